@@ -1,0 +1,100 @@
+// `type: files`: replays recorded API responses from local files, in the dialect of the API
+// that produced them. Paths are glob patterns resolved against the working directory; files
+// are read in sorted order, so runs are repeatable.
+import Foundation
+
+public struct FilesConnection: Connection {
+    public enum Dialect: String, Sendable, CaseIterable {
+        case auroraXML = "aurora-xml"
+    }
+
+    /// The API whose responses the files hold.
+    public var dialect: Dialect
+    /// Glob patterns (`*`, `?`, `[...]`) of the files to read, relative to the working directory.
+    public var paths: [String]
+
+    public var summary: String { "files (\(dialect.rawValue)): \(paths.joined(separator: ", "))" }
+
+    static func parse(_ config: ConfigMap) -> (any Connection)? {
+        let dialect = config.choice("dialect", Dialect.allCases.map(\.rawValue), required: true).flatMap(Dialect.init)
+        let paths = config.strings("paths", required: true)
+        if let paths, paths.isEmpty {
+            config.context.diagnostics.error("'\(config.path).paths' lists no files", at: config.keyLocation("paths"))
+            return nil
+        }
+        guard let dialect, let paths else { return nil }
+        return FilesConnection(dialect: dialect, paths: paths)
+    }
+
+    public func extractor(stage: String, config: ConfigMap) -> (any Extractor)? {
+        switch dialect {
+        case .auroraXML:
+            let resource = config.choice("resource", AuroraXMLRecordReader.Resource.allCases.map(\.rawValue), required: true)
+                .flatMap(AuroraXMLRecordReader.Resource.init)
+            let language = config.string("language")
+            guard let resource else { return nil }
+            return AuroraXMLFileExtractor(paths: paths, resource: resource, language: language)
+        }
+    }
+
+    /// The files matching `patterns`, each pattern's matches sorted; a pattern matching nothing is an error.
+    static func expand(_ patterns: [String], in workingDirectory: String) throws -> [String] {
+        var files: [String] = []
+        for pattern in patterns {
+            let absolute = AtomicFile.resolve(pattern, in: workingDirectory)
+            var result = glob_t()
+            defer { globfree(&result) }
+            let rc = glob(absolute, 0, nil, &result)
+            guard rc == 0 else { throw ETLError("no file matches '\(pattern)' (relative paths are read from \(workingDirectory))") }
+            var matches: [String] = []
+            for i in 0..<Int(result.gl_pathc) {
+                if let p = result.gl_pathv[i] { matches.append(String(cString: p)) }
+            }
+            let prefix = workingDirectory.hasSuffix("/") ? workingDirectory : workingDirectory + "/"
+            files += matches.sorted().map { $0.hasPrefix(prefix) && !pattern.hasPrefix("/") ? String($0.dropFirst(prefix.count)) : $0 }
+        }
+        return files
+    }
+}
+
+/// Reads recorded Aurora XML API responses, streaming each file.
+struct AuroraXMLFileExtractor: Extractor {
+    var paths: [String]
+    var resource: AuroraXMLRecordReader.Resource
+    var language: String?
+
+    func run(_ output: RecordEmitter, context: RunContext) async throws {
+        let cwd = context.workingDirectory
+        for file in try FilesConnection.expand(paths, in: cwd) {
+            let reader = try FileReader(path: AtomicFile.resolve(file, in: cwd))
+            var parser = XMLPullParser()
+            var records = AuroraXMLRecordReader(resource: resource, language: language)
+            func located(_ line: Int, _ column: Int, _ message: String) -> ETLError {
+                ETLError("\(file):\(line):\(column): \(message)")
+            }
+            func drain() async throws {
+                do {
+                    while let event = try parser.next() {
+                        if let record = try records.consume(event) { try await output.emit(record) }
+                    }
+                } catch let e as XMLSyntaxError {
+                    throw located(e.line, e.column, e.message)
+                } catch let e as AuroraXMLRecordReader.Failure {
+                    throw located(e.line, e.column, e.message)
+                }
+            }
+            while let chunk = try reader.read(1 << 16) {
+                try Task.checkCancellation()
+                parser.feed(chunk)
+                try await drain()
+            }
+            parser.finish()
+            try await drain()
+            do {
+                try records.finish(line: parser.currentLine, column: parser.currentColumn)
+            } catch {
+                throw located(error.line, error.column, error.message)
+            }
+        }
+    }
+}

@@ -1,0 +1,289 @@
+// A streaming XML tokenizer fed with chunks of bytes as they arrive (from a file or, later, an
+// HTTP body), yielding start tags, end tags and text one at a time with their line and column.
+// Written here rather than using Foundation's XMLParser because that parser can only be driven
+// by a callback over a whole document or a blocking stream; this one is pulled by async code
+// chunk by chunk and keeps memory flat whatever the response size.
+//
+// It reads the XML that APIs send: elements, attributes, text, CDATA, comments, processing
+// instructions, a DOCTYPE without an internal subset, the five named entities and character
+// references. Tag balance is checked by the caller.
+
+public struct XMLEvent: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case start(name: String, attributes: [(String, String)], selfClosing: Bool)
+        case end(name: String)
+        case text(String, cdata: Bool)
+
+        public static func == (lhs: Kind, rhs: Kind) -> Bool {
+            switch (lhs, rhs) {
+            case let (.start(a, x, s1), .start(b, y, s2)):
+                a == b && s1 == s2 && x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+            case let (.end(a), .end(b)): a == b
+            case let (.text(a, c1), .text(b, c2)): a == b && c1 == c2
+            default: false
+            }
+        }
+    }
+
+    public var kind: Kind
+    public var line: Int
+    public var column: Int
+}
+
+public struct XMLSyntaxError: Error, Sendable, CustomStringConvertible {
+    public var line: Int
+    public var column: Int
+    public var message: String
+    public var description: String { "\(line):\(column): \(message)" }
+}
+
+public struct XMLPullParser {
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var atEnd = false
+    private var line = 1
+    private var column = 1
+    private var pendingEnd: XMLEvent? = nil
+
+    public init() {}
+
+    /// Adds the next chunk of the document.
+    public mutating func feed(_ bytes: some Collection<UInt8>) {
+        if position > 0, position >= buffer.count / 2 {
+            buffer.removeSubrange(0..<position)
+            position = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// No more chunks will come.
+    public mutating func finish() { atEnd = true }
+
+    /// The next event; nil when more input is needed (or, after `finish`, at the end).
+    public mutating func next() throws(XMLSyntaxError) -> XMLEvent? {
+        if let end = pendingEnd {
+            pendingEnd = nil
+            return end
+        }
+        while position < buffer.count {
+            let startLine = line, startColumn = column
+            if buffer[position] != UInt8(ascii: "<") {
+                guard let lt = find(UInt8(ascii: "<"), from: position) ?? (atEnd ? buffer.count : nil) else { return nil }
+                let text = try decodeText(position, lt)
+                advance(to: lt)
+                return XMLEvent(kind: .text(text, cdata: false), line: startLine, column: startColumn)
+            }
+            // Markup. Wait for enough bytes to tell "<![CDATA[" from a tag.
+            if !atEnd, buffer.count - position < 9 { return nil }
+            if startsWith("<!--") {
+                guard let end = find("-->", from: position + 4) else { return try needMore("comment") }
+                advance(to: end + 3)
+                continue
+            }
+            if startsWith("<![CDATA[") {
+                guard let end = find("]]>", from: position + 9) else { return try needMore("CDATA section") }
+                let text = String(decoding: buffer[(position + 9)..<end], as: UTF8.self)
+                advance(to: end + 3)
+                return XMLEvent(kind: .text(text, cdata: true), line: startLine, column: startColumn)
+            }
+            if startsWith("<?") {
+                guard let end = find("?>", from: position + 2) else { return try needMore("processing instruction") }
+                advance(to: end + 2)
+                continue
+            }
+            if startsWith("<!") {
+                guard let end = find(UInt8(ascii: ">"), from: position + 2) else { return try needMore("declaration") }
+                if buffer[position..<end].contains(UInt8(ascii: "[")) {
+                    throw XMLSyntaxError(line: line, column: column, message: "DOCTYPE internal subsets are not supported")
+                }
+                advance(to: end + 1)
+                continue
+            }
+            guard let end = findTagEnd(from: position + 1) else { return try needMore("tag") }
+            if buffer[position + 1] == UInt8(ascii: "/") {
+                let name = String(decoding: buffer[(position + 2)..<end], as: UTF8.self).trimmingXMLSpace()
+                guard isName(name) else {
+                    throw XMLSyntaxError(line: line, column: column, message: "malformed end tag '</\(name)>'")
+                }
+                advance(to: end + 1)
+                return XMLEvent(kind: .end(name: name), line: startLine, column: startColumn)
+            }
+            let selfClosing = buffer[end - 1] == UInt8(ascii: "/")
+            let (name, attributes) = try parseTag(position + 1, selfClosing ? end - 1 : end)
+            advance(to: end + 1)
+            if selfClosing { pendingEnd = XMLEvent(kind: .end(name: name), line: startLine, column: startColumn) }
+            return XMLEvent(kind: .start(name: name, attributes: attributes, selfClosing: selfClosing),
+                            line: startLine, column: startColumn)
+        }
+        return nil
+    }
+
+    /// The position of the next event, for messages about the end of the input.
+    public var currentLine: Int { line }
+    public var currentColumn: Int { column }
+
+    private func needMore(_ what: String) throws(XMLSyntaxError) -> XMLEvent? {
+        if atEnd { throw XMLSyntaxError(line: line, column: column, message: "the document ends inside a \(what)") }
+        return nil
+    }
+
+    private func startsWith(_ text: StaticString) -> Bool {
+        let count = text.utf8CodeUnitCount
+        guard position + count <= buffer.count else { return false }
+        return text.withUTF8Buffer { text in
+            for i in 0..<count where buffer[position + i] != text[i] { return false }
+            return true
+        }
+    }
+
+    private func find(_ byte: UInt8, from start: Int) -> Int? {
+        var i = start
+        while i < buffer.count {
+            if buffer[i] == byte { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    private func find(_ text: StaticString, from start: Int) -> Int? {
+        let count = text.utf8CodeUnitCount
+        return text.withUTF8Buffer { pattern -> Int? in
+            var i = start
+            while i + count <= buffer.count {
+                if buffer[i] == pattern[0] {
+                    var match = true
+                    for j in 1..<count where buffer[i + j] != pattern[j] {
+                        match = false
+                        break
+                    }
+                    if match { return i }
+                }
+                i += 1
+            }
+            return nil
+        }
+    }
+
+    /// The `>` ending a tag, skipping any inside quoted attribute values.
+    private func findTagEnd(from start: Int) -> Int? {
+        var quote: UInt8 = 0
+        var i = start
+        while i < buffer.count {
+            let b = buffer[i]
+            if quote != 0 {
+                if b == quote { quote = 0 }
+            } else if b == 34 || b == 39 {
+                quote = b
+            } else if b == UInt8(ascii: ">") {
+                return i
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    private mutating func advance(to end: Int) {
+        var i = position
+        while i < end {
+            let b = buffer[i]
+            if b == 10 {
+                line += 1
+                column = 1
+            } else if b & 0xC0 != 0x80 {
+                column += 1
+            }
+            i += 1
+        }
+        position = end
+    }
+
+    private func parseTag(_ from: Int, _ to: Int) throws(XMLSyntaxError) -> (String, [(String, String)]) {
+        var i = from
+        func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
+        while i < to, !isSpace(buffer[i]) { i += 1 }
+        let name = String(decoding: buffer[from..<i], as: UTF8.self)
+        guard isName(name) else { throw XMLSyntaxError(line: line, column: column, message: "malformed start tag '<\(name)'") }
+        var attributes: [(String, String)] = []
+        while true {
+            while i < to, isSpace(buffer[i]) { i += 1 }
+            if i >= to { break }
+            let nameStart = i
+            while i < to, buffer[i] != UInt8(ascii: "="), !isSpace(buffer[i]) { i += 1 }
+            let attrName = String(decoding: buffer[nameStart..<i], as: UTF8.self)
+            while i < to, isSpace(buffer[i]) { i += 1 }
+            guard i < to, buffer[i] == UInt8(ascii: "=") else {
+                throw XMLSyntaxError(line: line, column: column, message: "attribute '\(attrName)' of <\(name)> has no value")
+            }
+            i += 1
+            while i < to, isSpace(buffer[i]) { i += 1 }
+            guard i < to, buffer[i] == 34 || buffer[i] == 39 else {
+                throw XMLSyntaxError(line: line, column: column, message: "attribute '\(attrName)' of <\(name)> is not quoted")
+            }
+            let quote = buffer[i]
+            i += 1
+            let valueStart = i
+            while i < to, buffer[i] != quote { i += 1 }
+            guard i < to else { throw XMLSyntaxError(line: line, column: column, message: "unterminated attribute value in <\(name)>") }
+            attributes.append((attrName, try decodeText(valueStart, i)))
+            i += 1
+        }
+        return (name, attributes)
+    }
+
+    private func isName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first != "-", first != ".", !("0"..."9").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { !$0.properties.isWhitespace && !"<>/=\"'&".unicodeScalars.contains($0) }
+    }
+
+    /// Text with entity and character references decoded.
+    private func decodeText(_ from: Int, _ to: Int) throws(XMLSyntaxError) -> String {
+        guard let amp = buffer[from..<to].firstIndex(of: UInt8(ascii: "&")) else {
+            return String(decoding: buffer[from..<to], as: UTF8.self)
+        }
+        var out = Array(buffer[from..<amp])
+        var i = amp
+        while i < to {
+            let b = buffer[i]
+            guard b == UInt8(ascii: "&") else {
+                out.append(b)
+                i += 1
+                continue
+            }
+            guard let semi = buffer[i..<to].firstIndex(of: UInt8(ascii: ";")), semi - i <= 12 else {
+                throw XMLSyntaxError(line: line, column: column, message: "'&' must start an entity such as &amp;")
+            }
+            let entity = String(decoding: buffer[(i + 1)..<semi], as: UTF8.self)
+            switch entity {
+            case "amp": out.append(UInt8(ascii: "&"))
+            case "lt": out.append(UInt8(ascii: "<"))
+            case "gt": out.append(UInt8(ascii: ">"))
+            case "quot": out.append(34)
+            case "apos": out.append(39)
+            default:
+                var scalar: Unicode.Scalar? = nil
+                if entity.hasPrefix("#x") || entity.hasPrefix("#X") {
+                    scalar = UInt32(entity.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init)
+                } else if entity.hasPrefix("#") {
+                    scalar = UInt32(entity.dropFirst(), radix: 10).flatMap(Unicode.Scalar.init)
+                }
+                guard let scalar else {
+                    throw XMLSyntaxError(line: line, column: column, message: "unknown entity '&\(entity);'")
+                }
+                out.append(contentsOf: Array(String(Character(scalar)).utf8))
+            }
+            i = semi + 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension String {
+    func trimmingXMLSpace() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" || f == "\n" || f == "\r" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s.removeLast() }
+        return String(s)
+    }
+
+    var isXMLWhitespace: Bool { utf8.allSatisfy { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 } }
+}

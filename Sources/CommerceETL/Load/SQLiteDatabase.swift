@@ -1,0 +1,77 @@
+// A small wrapper over the SQLite C API: open, execute, prepared statements.
+import CSQLite
+
+final class SQLiteDatabase {
+    private(set) var handle: OpaquePointer?
+    let path: String
+
+    init(path: String) throws {
+        self.path = path
+        let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "error \(rc)"
+            sqlite3_close(handle)
+            handle = nil
+            throw ETLError("cannot open SQLite database \(path): \(message)")
+        }
+    }
+
+    var lastError: String { handle.map { String(cString: sqlite3_errmsg($0)) } ?? "database closed" }
+
+    func execute(_ sql: String) throws {
+        var message: UnsafeMutablePointer<CChar>? = nil
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        if rc != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? lastError
+            sqlite3_free(message)
+            throw ETLError("SQLite error in \(path): \(text)")
+        }
+    }
+
+    func prepare(_ sql: String) throws -> SQLiteStatement {
+        var statement: OpaquePointer? = nil
+        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw ETLError("SQLite error in \(path): \(lastError)")
+        }
+        return SQLiteStatement(statement: statement, database: self)
+    }
+
+    func close() {
+        if let handle { sqlite3_close_v2(handle) }
+        handle = nil
+    }
+
+    deinit { close() }
+
+    /// `"name"` with inner quotes doubled, so any field name is just a name.
+    static func quote(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+private let transientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+final class SQLiteStatement {
+    private var statement: OpaquePointer?
+    private unowned let database: SQLiteDatabase
+
+    init(statement: OpaquePointer, database: SQLiteDatabase) {
+        self.statement = statement
+        self.database = database
+    }
+
+    func bindNull(_ index: Int32) { sqlite3_bind_null(statement, index) }
+    func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(statement, index, value) }
+    func bind(_ index: Int32, _ value: Double) { sqlite3_bind_double(statement, index, value) }
+    func bind(_ index: Int32, _ text: String) { sqlite3_bind_text(statement, index, text, -1, transientDestructor) }
+
+    /// Runs a statement that returns no rows, then resets it for the next use.
+    func run() throws {
+        let rc = sqlite3_step(statement)
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+        guard rc == SQLITE_DONE else { throw ETLError("SQLite error in \(database.path): \(database.lastError)") }
+    }
+
+    deinit { sqlite3_finalize(statement) }
+}

@@ -1,0 +1,150 @@
+// `sqlite:` load: one table, created from the records' fields, filled in batched transactions
+// through one prepared statement. The database is built under a temporary name and renamed
+// into place when the run succeeds, so the table is always a complete copy of one run.
+//
+// Column types: integers and booleans INTEGER (0/1), strings and dates TEXT (ISO 8601),
+// nested values TEXT holding JSON, exact decimals DECIMAL (numeric affinity): SQLite stores a
+// decimal with up to 15 significant digits as a number, so SUM() and comparisons work and the
+// digits read back unchanged; a longer one is stored as its text so no digit is lost.
+import CSQLite
+import Foundation
+
+public struct SQLiteLoad: LoadFormat {
+    /// Database file, relative to the working directory.
+    public var path: String
+    /// Table to create and fill.
+    public var table: String
+
+    public var target: String { "\(path) (table \(table))" }
+
+    static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
+        guard let config = value.map() else { return nil }
+        let path = config.string("path", required: true)
+        let table = config.string("table", required: true)
+        config.finish()
+        guard let path, let table else { return nil }
+        if table.isEmpty || table.hasPrefix("sqlite_") {
+            value.error("'\(value.path).table' must be a name that does not start with 'sqlite_', found '\(table)'")
+            return nil
+        }
+        return SQLiteLoad(path: path, table: table)
+    }
+
+    public func makeWriter(_ run: RunContext) throws -> any LoadWriter {
+        try SQLiteWriter(output: StagedOutput(path: path, run: run), table: table)
+    }
+}
+
+final class SQLiteWriter: LoadWriter {
+    private let output: StagedOutput
+    private let table: String
+    private var db: SQLiteDatabase?
+    private var columns: [String] = []
+    private var insert: SQLiteStatement?
+    private var rows = 0
+
+    init(output: StagedOutput, table: String) throws {
+        self.output = output
+        self.table = table
+        try? FileManager.default.removeItem(atPath: output.temporary)
+        let db = try SQLiteDatabase(path: output.temporary)
+        // The file is private to this run until it is published, so no journal is needed:
+        // a failed run deletes it.
+        try db.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
+        self.db = db
+    }
+
+    static func declaredType(_ value: Value) -> String {
+        switch value {
+        case .integer, .bool: "INTEGER"
+        case .decimal: "DECIMAL"
+        case .string, .dateTime, .date, .array, .object, .null: "TEXT"
+        }
+    }
+
+    func write(_ records: [Record]) throws {
+        guard let db, !records.isEmpty else { return }
+        var newColumns: [String] = []
+        var known = Set(columns)
+        for record in records {
+            for key in record.fields.keys where !known.contains(key) {
+                known.insert(key)
+                newColumns.append(key)
+            }
+        }
+        if !newColumns.isEmpty {
+            func type(of column: String) -> String {
+                for r in records { if let v = r.fields[column], !v.isNull { return Self.declaredType(v) } }
+                return "TEXT"
+            }
+            if columns.isEmpty {
+                let defs = newColumns.map { "\(SQLiteDatabase.quote($0)) \(type(of: $0))" }.joined(separator: ", ")
+                try db.execute("CREATE TABLE \(SQLiteDatabase.quote(table)) (\(defs))")
+            } else {
+                for column in newColumns {
+                    try db.execute("ALTER TABLE \(SQLiteDatabase.quote(table)) ADD COLUMN \(SQLiteDatabase.quote(column)) \(type(of: column))")
+                }
+            }
+            columns += newColumns
+            let names = columns.map(SQLiteDatabase.quote).joined(separator: ", ")
+            let params = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+            insert = nil
+            insert = try db.prepare("INSERT INTO \(SQLiteDatabase.quote(table)) (\(names)) VALUES (\(params))")
+        }
+        guard let insert else { return }
+        try db.execute("BEGIN")
+        do {
+            for record in records {
+                for (i, column) in columns.enumerated() {
+                    let index = Int32(i + 1)
+                    switch record.fields[column] ?? .null {
+                    case .null: insert.bindNull(index)
+                    case .bool(let b): insert.bind(index, Int64(b ? 1 : 0))
+                    case .integer(let n): insert.bind(index, n)
+                    case .decimal(let d): Self.bindDecimal(d, index, insert)
+                    case let other: insert.bind(index, other.flatText ?? "")
+                    }
+                }
+                try insert.run()
+            }
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+        rows += records.count
+    }
+
+    /// Up to 15 significant digits survive a round trip through SQLite's REAL; longer decimals are kept as text.
+    static func bindDecimal(_ d: ExactDecimal, _ index: Int32, _ statement: SQLiteStatement) {
+        let text = d.value.description
+        let digits = text.utf8.filter { $0 >= 48 && $0 <= 57 }.drop { $0 == 48 }.count
+        if digits <= 15, let double = Double(text) {
+            statement.bind(index, double)
+        } else {
+            statement.bind(index, d.description)
+        }
+    }
+
+    func finish() throws -> LoadResult {
+        guard let db else { throw ETLError("sqlite output already closed") }
+        if columns.isEmpty {
+            // No records: still publish an empty table so readers find it.
+            try db.execute("CREATE TABLE \(SQLiteDatabase.quote(table)) (_empty TEXT)")
+        }
+        insert = nil
+        db.close()
+        self.db = nil
+        let fd = open(output.temporary, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: output.temporary)[.size] as? Int64) ?? 0
+        return LoadResult(staged: [output.staged], rows: rows, bytes: size)
+    }
+
+    func abort() {
+        insert = nil
+        db?.close()
+        db = nil
+        output.abort()
+    }
+}

@@ -1,0 +1,71 @@
+// Located problems with a pipeline file, printed as `FILE:LINE:COL: error: message`.
+
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
+    public enum Severity: String, Sendable { case error, warning }
+    public var severity: Severity
+    public var location: SourceLocation
+    public var message: String
+
+    public var description: String { "\(location): \(severity.rawValue): \(message)" }
+}
+
+/// Collects every problem found while reading a pipeline, so one `validate` reports them all.
+public final class Diagnostics: @unchecked Sendable {
+    // Only touched by the single thread that loads a pipeline file.
+    public private(set) var items: [Diagnostic] = []
+
+    public init() {}
+
+    public func error(_ message: String, at location: SourceLocation) {
+        items.append(Diagnostic(severity: .error, location: location, message: message))
+    }
+
+    public func warning(_ message: String, at location: SourceLocation) {
+        items.append(Diagnostic(severity: .warning, location: location, message: message))
+    }
+
+    public var errors: [Diagnostic] { items.filter { $0.severity == .error } }
+    public var warnings: [Diagnostic] { items.filter { $0.severity == .warning } }
+    public var hasErrors: Bool { items.contains { $0.severity == .error } }
+
+    public var sorted: [Diagnostic] {
+        items.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+    }
+}
+
+/// The closest candidate by edit distance, when it is close enough to be a likely typo.
+func nearest(_ word: String, in candidates: [String]) -> String? {
+    let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
+    guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+    return best.1 <= max(2, word.count / 3) ? best.0 : nil
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,270 @@
+// Reads a pipeline file (format version 1) into a `Pipeline`, reporting every problem with its
+// location. Nothing here touches the network or the files a pipeline names.
+import Foundation
+import Yams
+
+public enum PipelineLoader {
+    public struct Outcome {
+        public var pipeline: Pipeline?
+        public var diagnostics: [Diagnostic]
+        public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+    }
+
+    public static func load(file: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            registry: StageRegistry = .standard) -> Outcome {
+        let text: String
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: file))
+            guard let decoded = String(data: data, encoding: .utf8) else {
+                return failure(file, 1, 1, "the file is not UTF-8 text")
+            }
+            text = decoded
+        } catch {
+            return failure(file, 1, 1, "cannot read the pipeline file: \((error as NSError).localizedDescription)")
+        }
+        return load(yaml: text, file: file, environment: environment, registry: registry)
+    }
+
+    public static func load(yaml: String, file: String, environment: [String: String],
+                            registry: StageRegistry = .standard) -> Outcome {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            return yamlFailure(error, file: file)
+        } catch {
+            return failure(file, 1, 1, "invalid YAML: \(error)")
+        }
+        let diagnostics = Diagnostics()
+        let context = ConfigContext(file: file, environment: environment, diagnostics: diagnostics)
+        guard let root else {
+            return failure(file, 1, 1, "the pipeline file is empty")
+        }
+        guard let top = ConfigValue(node: root, path: "", context: context).map() else {
+            return Outcome(pipeline: nil, diagnostics: diagnostics.sorted)
+        }
+        let pipeline = Builder(top: top, context: context, registry: registry).build()
+        return Outcome(pipeline: diagnostics.hasErrors ? nil : pipeline, diagnostics: diagnostics.sorted)
+    }
+
+    private static func failure(_ file: String, _ line: Int, _ column: Int, _ message: String) -> Outcome {
+        Outcome(pipeline: nil, diagnostics: [Diagnostic(severity: .error, location: SourceLocation(file: file, line: line, column: column), message: message)])
+    }
+
+    private static func yamlFailure(_ error: YamlError, file: String) -> Outcome {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let extra = context.map { " \($0.text)" } ?? ""
+            return failure(file, mark.line, mark.column, "invalid YAML: \(problem)\(extra)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return failure(file, context.mark.line, context.mark.column,
+                           "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in a mapping")
+        case .reader(let problem, _, _, _):
+            return failure(file, 1, 1, "invalid YAML: \(problem)")
+        default:
+            return failure(file, 1, 1, "invalid YAML: \(error)")
+        }
+    }
+}
+
+private struct Builder {
+    let top: ConfigMap
+    let context: ConfigContext
+    let registry: StageRegistry
+    var diagnostics: Diagnostics { context.diagnostics }
+
+    static let defaultBuffer = 4
+    static let defaultBatchSize = 500
+
+    func build() -> Pipeline? {
+        if let version = top.value("version", required: true) {
+            if let v = version.integer(), v != 1 {
+                diagnostics.error("unsupported pipeline format version \(v); this tool reads version 1", at: version.location)
+            }
+        }
+        let name = top.string("name", required: true) ?? ""
+        if let nameValue = top.value("name"), !name.isEmpty,
+           !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) {
+            diagnostics.error("'name' may hold only letters, digits, '-', '_' and '.' (it names state and output files), found '\(name)'", at: nameValue.location)
+        }
+        let description = top.string("description")
+
+        var connections: [String: any Connection] = [:]
+        if let section = top.map("connections", required: true) {
+            for entry in section.entries() {
+                guard let config = entry.value.map() else { continue }
+                if let connection = parseConnection(config) { connections[entry.key] = connection }
+            }
+        }
+
+        var stages: [Stage] = []
+        var seen: [String: SourceLocation] = [:]
+        func claim(_ id: String, _ location: SourceLocation) -> Bool {
+            if let first = seen[id] {
+                diagnostics.error("stage id '\(id)' is already used at \(first.line):\(first.column); stage ids are shared by extract, transform and load", at: location)
+                return false
+            }
+            guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                diagnostics.error("stage id '\(id)' may hold only letters, digits, '-' and '_'", at: location)
+                return false
+            }
+            seen[id] = location
+            return true
+        }
+
+        if let section = top.map("extract", required: true) {
+            for entry in section.entries() where claim(entry.key, entry.keyLocation) {
+                guard let config = entry.value.map() else { continue }
+                if let stage = parseExtract(entry.key, entry.keyLocation, config, connections: connections, section: section) {
+                    stages.append(stage)
+                }
+            }
+        }
+        if let section = top.map("transform") {
+            for entry in section.entries() where claim(entry.key, entry.keyLocation) {
+                guard let config = entry.value.map() else { continue }
+                if let stage = parseTransform(entry.key, entry.keyLocation, config) { stages.append(stage) }
+            }
+        }
+        if let section = top.map("load", required: true) {
+            if section.keys.isEmpty { diagnostics.error("'load' has no stages; a pipeline needs at least one load", at: section.location) }
+            for entry in section.entries() where claim(entry.key, entry.keyLocation) {
+                guard let config = entry.value.map() else { continue }
+                if let stage = parseLoad(entry.key, entry.keyLocation, config) { stages.append(stage) }
+            }
+        }
+        top.finish()
+        checkGraph(stages)
+        return Pipeline(file: context.file, name: name, description: description, stages: stages)
+    }
+
+    func parseConnection(_ config: ConfigMap) -> (any Connection)? {
+        let names = registry.connections.map(\.name)
+        guard let type = config.choice("type", names, required: true),
+              let parser = registry.connections.first(where: { $0.name == type })?.parse else {
+            config.finish()
+            return nil
+        }
+        let connection = parser(config)
+        config.finish()
+        return connection
+    }
+
+    func parseExtract(_ id: String, _ location: SourceLocation, _ config: ConfigMap,
+                      connections: [String: any Connection], section: ConfigMap) -> Stage? {
+        let connectionName = config.string("connection", required: true)
+        let batchSize = config.integer("batch_size", in: 1...100_000) ?? Self.defaultBatchSize
+        let buffer = config.integer("buffer", in: 1...1024) ?? Self.defaultBuffer
+        guard let connectionName else { config.finish(); return nil }
+        guard let connection = connections[connectionName] else {
+            if !top.has("connections") || connections.isEmpty && diagnostics.hasErrors {
+                config.finish()
+                return nil
+            }
+            let hint = nearest(connectionName, in: Array(connections.keys)).map { " (did you mean '\($0)'?)" } ?? ""
+            diagnostics.error("extract '\(id)' uses unknown connection '\(connectionName)'\(hint)", at: config.value("connection")!.location)
+            config.finish()
+            return nil
+        }
+        let extractor = connection.extractor(stage: id, config: config)
+        config.finish()
+        guard let extractor else { return nil }
+        return Stage(id: id, location: location, input: nil, inputLocation: nil,
+                     role: .extract(connection: connectionName, summary: connection.summary, extractor: extractor, batchSize: batchSize),
+                     buffer: buffer)
+    }
+
+    func parseTransform(_ id: String, _ location: SourceLocation, _ config: ConfigMap) -> Stage? {
+        let input = config.string("input", required: true)
+        let workers = config.integer("workers", in: 1...64) ?? max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
+        let buffer = config.integer("buffer", in: 1...1024) ?? Self.defaultBuffer
+        var steps: [any TransformStep] = []
+        var ok = true
+        if let list = config.value("steps", required: true)?.list() {
+            let names = registry.steps.map(\.name)
+            for item in list {
+                guard let stepMap = item.map() else { ok = false; continue }
+                let entries = stepMap.entries()
+                guard entries.count == 1, let entry = entries.first else {
+                    diagnostics.error("each step is a mapping with exactly one key, the step name (one of \(names.joined(separator: ", "))); found \(entries.count) keys", at: item.location)
+                    ok = false
+                    continue
+                }
+                guard let parser = registry.steps.first(where: { $0.name == entry.key })?.parse else {
+                    let hint = nearest(entry.key, in: names).map { " (did you mean '\($0)'?)" } ?? ""
+                    diagnostics.error("unknown transform step '\(entry.key)'\(hint); steps are \(names.joined(separator: ", "))", at: entry.keyLocation)
+                    ok = false
+                    continue
+                }
+                if let step = parser(entry.value) { steps.append(step) } else { ok = false }
+            }
+        } else {
+            ok = false
+        }
+        config.finish()
+        guard ok, let input else { return nil }
+        return Stage(id: id, location: location, input: input, inputLocation: config.value("input")?.location, role: .transform(steps: steps, workers: workers), buffer: buffer)
+    }
+
+    func parseLoad(_ id: String, _ location: SourceLocation, _ config: ConfigMap) -> Stage? {
+        let input = config.string("input")
+        if input == nil, !config.has("input") {
+            diagnostics.error("load '\(id)' has no input; add 'input: STAGE' naming an extract or transform stage", at: location)
+        }
+        let formats = registry.loads.map(\.name)
+        let present = formats.filter { config.has($0) }
+        var result: (String, any LoadFormat)? = nil
+        if present.isEmpty {
+            diagnostics.error("load '\(id)' names no format; add one of \(formats.joined(separator: ", "))", at: location)
+        } else if present.count > 1 {
+            diagnostics.error("load '\(id)' names \(present.count) formats (\(present.joined(separator: ", "))); use one load stage per output", at: location)
+        } else if let value = config.value(present[0]), let parser = registry.loads.first(where: { $0.name == present[0] })?.parse,
+                  let format = parser(value) {
+            result = (present[0], format)
+        }
+        for name in formats { _ = config.value(name) }
+        config.finish()
+        guard let input, let result else { return nil }
+        return Stage(id: id, location: location, input: input, inputLocation: config.value("input")?.location, role: .load(format: result.0, load: result.1), buffer: Self.defaultBuffer)
+    }
+
+    /// Inputs name stages that exist and produce records; no cycles; every output is read.
+    func checkGraph(_ stages: [Stage]) {
+        let byID = Dictionary(stages.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let producers = stages.filter { if case .load = $0.role { false } else { true } }.map(\.id)
+        for stage in stages {
+            guard let input = stage.input else { continue }
+            let inputLocation = stage.inputLocation ?? stage.location
+            guard let source = byID[input] else {
+                let hint = nearest(input, in: producers).map { " (did you mean '\($0)'?)" } ?? ""
+                diagnostics.error("stage '\(stage.id)' reads unknown stage '\(input)'\(hint)", at: inputLocation)
+                continue
+            }
+            if case .load = source.role {
+                diagnostics.error("stage '\(stage.id)' reads load '\(input)', but a load produces no records", at: inputLocation)
+            }
+        }
+        // Cycles can only run through transforms, which have exactly one input each.
+        for stage in stages {
+            guard case .transform = stage.role else { continue }
+            var path = [stage.id]
+            var current = stage.input
+            while let next = current, let nextStage = byID[next], case .transform = nextStage.role {
+                if next == stage.id {
+                    diagnostics.error("stages form a cycle: \((path + [next]).joined(separator: " -> "))", at: stage.location)
+                    break
+                }
+                if path.contains(next) { break }
+                path.append(next)
+                current = nextStage.input
+            }
+        }
+        for stage in stages {
+            if case .load = stage.role { continue }
+            if !stages.contains(where: { $0.input == stage.id }) {
+                diagnostics.warning("nothing reads stage '\(stage.id)'; its records are discarded", at: stage.location)
+            }
+        }
+    }
+}

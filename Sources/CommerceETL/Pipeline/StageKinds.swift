@@ -1,0 +1,111 @@
+// The extension points: a connection type, a transform step and a load format are each one
+// type conforming to one of these protocols, registered with one line in `StageRegistry`.
+// Parsing a stage's settings is validation: it is pure (no files, no network), so
+// `commerce-etl validate` works offline. Environment-dependent work happens when a run starts.
+
+/// A configured source of records (`connections:` entry).
+public protocol Connection: Sendable {
+    /// Reads one extract stage's settings for this connection; nil (with diagnostics) if invalid.
+    func extractor(stage: String, config: ConfigMap) -> (any Extractor)?
+    /// One line for `plan`.
+    var summary: String { get }
+}
+
+/// Produces a stage's records in a deterministic order.
+public protocol Extractor: Sendable {
+    func run(_ output: RecordEmitter, context: RunContext) async throws
+}
+
+/// One step of a transform stage: a pure function of a batch of records.
+public protocol TransformStep: Sendable {
+    func apply(_ records: [Record]) throws -> [Record]
+}
+
+/// A load format (`csv:`, `ndjson_gz:`, `sqlite:`).
+public protocol LoadFormat: Sendable {
+    /// The output a run of this load produces, for `plan` and the summary.
+    var target: String { get }
+    /// Opens the output under a temporary name; nothing is visible until `publish`.
+    func makeWriter(_ run: RunContext) throws -> any LoadWriter
+}
+
+/// Writes one load's output. Used by a single task, so it need not be thread safe.
+public protocol LoadWriter: AnyObject {
+    func write(_ records: [Record]) throws
+    /// Completes the temporary output; returns the files ready to be renamed into place.
+    func finish() throws -> LoadResult
+    /// Removes everything written so far. Must be safe to call at any point, more than once.
+    func abort()
+}
+
+public struct LoadResult: Sendable {
+    public var staged: [StagedFile]
+    public var rows: Int
+    public var bytes: Int64
+
+    public init(staged: [StagedFile], rows: Int, bytes: Int64) {
+        self.staged = staged
+        self.rows = rows
+        self.bytes = bytes
+    }
+}
+
+/// A finished temporary file and the name it gets when the whole run has succeeded.
+public struct StagedFile: Sendable {
+    public var temporary: String
+    public var final: String
+}
+
+/// What a run offers its stages.
+public struct RunContext: Sendable {
+    public var runID: String
+    public var pipelineName: String
+    public var workingDirectory: String
+    public var logger: RunLog
+}
+
+/// Wraps the thrown error of a stage with the stage id, for "stage 'orders': ..." messages.
+public struct StageError: Error, CustomStringConvertible {
+    public var stage: String
+    public var underlying: any Error
+    public var description: String { "stage '\(stage)': \(describe(underlying))" }
+}
+
+/// A plain, one-line error message.
+public struct ETLError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+func describe(_ error: any Error) -> String {
+    String(describing: error).replacingOccurrences(of: "\n", with: " ")
+}
+
+/// Knows every connection type, transform step and load format by its pipeline-file name.
+public struct StageRegistry: Sendable {
+    public typealias ConnectionParser = @Sendable (ConfigMap) -> (any Connection)?
+    public typealias StepParser = @Sendable (ConfigValue) -> (any TransformStep)?
+    public typealias LoadParser = @Sendable (ConfigValue) -> (any LoadFormat)?
+
+    public var connections: [(name: String, parse: ConnectionParser)] = []
+    public var steps: [(name: String, parse: StepParser)] = []
+    public var loads: [(name: String, parse: LoadParser)] = []
+
+    public init() {}
+
+    public static let standard: StageRegistry = {
+        var r = StageRegistry()
+        r.connections.append(("files", FilesConnection.parse))
+
+        r.steps.append(("explode", ExplodeStep.parse))
+        r.steps.append(("select", SelectStep.parse))
+        r.steps.append(("rename", RenameStep.parse))
+        r.steps.append(("drop", DropStep.parse))
+
+        r.loads.append(("csv", CSVLoad.parse))
+        r.loads.append(("ndjson_gz", NDJSONGzipLoad.parse))
+        r.loads.append(("sqlite", SQLiteLoad.parse))
+        return r
+    }()
+}

@@ -1,0 +1,113 @@
+// The record value model every stage speaks. Money is `ExactDecimal`, never `Double`.
+import OrderedCollections
+
+public enum Value: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case decimal(ExactDecimal)
+    case string(String)
+    case dateTime(Timestamp)
+    case date(CalendarDate)
+    case array([Value])
+    case object(Record)
+
+    public var isNull: Bool { if case .null = self { true } else { false } }
+
+    /// The value as text for flat outputs (CSV cells, SQLite TEXT): scalars as themselves,
+    /// nested values as compact JSON, null as nil.
+    public var flatText: String? {
+        switch self {
+        case .null: return nil
+        case .bool(let b): return b ? "true" : "false"
+        case .integer(let i): return String(i)
+        case .decimal(let d): return d.description
+        case .string(let s): return s
+        case .dateTime(let t): return t.description
+        case .date(let d): return d.description
+        case .array, .object:
+            var out: [UInt8] = []
+            JSONWriter.write(self, into: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    /// A short name of the kind of value, for error messages.
+    public var kindName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "boolean"
+        case .integer: "integer"
+        case .decimal: "decimal"
+        case .string: "string"
+        case .dateTime: "date-time"
+        case .date: "date"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+}
+
+/// An ordered map of field name to value; field order is the source's order and is kept
+/// all the way to the outputs.
+public struct Record: Sendable, Hashable, ExpressibleByDictionaryLiteral {
+    public var fields: OrderedDictionary<String, Value>
+
+    public init() { fields = [:] }
+    public init(_ fields: OrderedDictionary<String, Value>) { self.fields = fields }
+    public init(dictionaryLiteral elements: (String, Value)...) {
+        fields = OrderedDictionary(uniqueKeysWithValues: elements)
+    }
+
+    public subscript(key: String) -> Value? {
+        get { fields[key] }
+        set { fields[key] = newValue }
+    }
+
+    /// The value at a dotted path (`order.Items.0.Price`); nil where any step is absent.
+    public func value(at path: FieldPath) -> Value? {
+        guard let first = path.components.first, var current = fields[first] else { return nil }
+        for component in path.components.dropFirst() {
+            switch current {
+            case .object(let record):
+                guard let next = record.fields[component] else { return nil }
+                current = next
+            case .array(let items):
+                guard let index = Int(component), items.indices.contains(index) else { return nil }
+                current = items[index]
+            default:
+                return nil
+            }
+        }
+        return current
+    }
+
+    /// Removes the value at a dotted path, if present.
+    public mutating func removeValue(at path: FieldPath) {
+        let components = path.components
+        guard let first = components.first else { return }
+        if components.count == 1 {
+            fields.removeValue(forKey: first)
+            return
+        }
+        guard case .object(var inner)? = fields[first] else { return }
+        inner.removeValue(at: FieldPath(components: Array(components.dropFirst())))
+        fields[first] = .object(inner)
+    }
+}
+
+/// A dotted path into a record. Numeric components index arrays.
+public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
+    public var components: [String]
+
+    public init(components: [String]) { self.components = components }
+
+    /// Nil for an empty path or one with an empty component (`a..b`).
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard !parts.isEmpty, !parts.contains(where: \.isEmpty) else { return nil }
+        components = parts
+    }
+
+    public var description: String { components.joined(separator: ".") }
+}

@@ -1,0 +1,240 @@
+// Runs a pipeline's stage graph: every stage is a task, joined by bounded channels that carry
+// batches of records. A stage's output is sent to each of its readers in turn (fan-out), so the
+// slowest reader sets the pace. Order is kept everywhere, so the same input gives the same bytes.
+// The first error cancels every stage; outputs are published (renamed into place) only when
+// every stage has succeeded.
+import Foundation
+import Synchronization
+
+public struct StageStats: Sendable {
+    public var id: String
+    public var kind: String
+    public var recordsIn: Int
+    public var recordsOut: Int
+    public var rows: Int? = nil
+    public var bytes: Int64? = nil
+    public var target: String? = nil
+}
+
+public struct RunReport: Sendable {
+    public var runID: String
+    public var stages: [StageStats]
+    public var warnings: [String]
+    public var seconds: Double
+    public var published: [String]
+}
+
+public struct PipelineRunner: Sendable {
+    public var pipeline: Pipeline
+    public var log: RunLog
+    public var workingDirectory: String
+
+    public init(pipeline: Pipeline, log: RunLog, workingDirectory: String = FileManager.default.currentDirectoryPath) {
+        self.pipeline = pipeline
+        self.log = log
+        self.workingDirectory = workingDirectory
+    }
+
+    private typealias Batch = [Record]
+
+    public func run() async throws -> RunReport {
+        let started = ContinuousClock.now
+        let runID = Self.makeRunID()
+        let context = RunContext(runID: runID, pipelineName: pipeline.name, workingDirectory: workingDirectory, logger: log)
+
+        // One channel per (producer, reader) edge.
+        var inbox: [String: BoundedChannel<Batch>] = [:]
+        var outboxes: [String: [BoundedChannel<Batch>]] = [:]
+        for stage in pipeline.stages {
+            guard let input = stage.input, let producer = pipeline.stage(input) else { continue }
+            let channel = BoundedChannel<Batch>(capacity: producer.buffer)
+            inbox[stage.id] = channel
+            outboxes[input, default: []].append(channel)
+        }
+        let allChannels = Array(inbox.values)
+        let results = LoadResults()
+        let writers = WriterRegistry()
+
+        let stats: [StageStats]
+        do {
+            stats = try await withThrowingTaskGroup(of: StageStats.self) { group in
+                for stage in pipeline.stages {
+                    let outputs = outboxes[stage.id] ?? []
+                    let input = inbox[stage.id]
+                    group.addTask {
+                        do {
+                            return try await runStage(stage, input: input, outputs: outputs, context: context,
+                                                      writers: writers, results: results)
+                        } catch {
+                            let wrapped: any Error = (error is CancellationError || error is StageError)
+                                ? error : StageError(stage: stage.id, underlying: error)
+                            for channel in allChannels { channel.fail(wrapped) }
+                            throw wrapped
+                        }
+                    }
+                }
+                var collected: [StageStats] = []
+                do {
+                    while let s = try await group.next() { collected.append(s) }
+                } catch {
+                    group.cancelAll()
+                    // Wait for every stage to stop before cleaning up, and report the first real error.
+                    var first = error
+                    while true {
+                        do {
+                            guard try await group.next() != nil else { break }
+                        } catch let other {
+                            if first is CancellationError, !(other is CancellationError) { first = other }
+                        }
+                    }
+                    throw first
+                }
+                return collected
+            }
+        } catch {
+            writers.abortAll()
+            throw error
+        }
+
+        // Every stage succeeded: publish all outputs together.
+        var published: [String] = []
+        let staged = results.all.flatMap(\.staged)
+        do {
+            for file in staged {
+                try AtomicFile.publish(temporary: file.temporary, final: file.final)
+                published.append(file.final)
+            }
+        } catch {
+            for file in staged { try? FileManager.default.removeItem(atPath: file.temporary) }
+            throw ETLError("could not publish outputs (\(published.count) of \(staged.count) were published): \(describe(error))")
+        }
+        let order = pipeline.stages.map(\.id)
+        let sorted = stats.sorted { order.firstIndex(of: $0.id)! < order.firstIndex(of: $1.id)! }
+        return RunReport(runID: runID, stages: sorted, warnings: log.warnings,
+                         seconds: (ContinuousClock.now - started).seconds, published: published)
+    }
+
+    private func runStage(_ stage: Stage, input: BoundedChannel<Batch>?, outputs: [BoundedChannel<Batch>],
+                          context: RunContext, writers: WriterRegistry, results: LoadResults) async throws -> StageStats {
+        let fanOut = FanOut(outputs: outputs)
+        switch stage.role {
+        case .extract(_, _, let extractor, let batchSize):
+            let emitter = RecordEmitter(batchSize: batchSize) { batch in try await fanOut.send(batch) }
+            try await extractor.run(emitter, context: context)
+            try await emitter.flush()
+            fanOut.finish()
+            return StageStats(id: stage.id, kind: stage.kind, recordsIn: 0, recordsOut: emitter.count)
+
+        case .transform(let steps, let workers):
+            guard let input else { throw ETLError("stage '\(stage.id)' has no input") }
+            let counts = try await Self.transform(input: input, steps: steps, workers: workers, fanOut: fanOut)
+            fanOut.finish()
+            return StageStats(id: stage.id, kind: stage.kind, recordsIn: counts.in, recordsOut: counts.out)
+
+        case .load(_, let load):
+            guard let input else { throw ETLError("stage '\(stage.id)' has no input") }
+            let writer = try load.makeWriter(context)
+            writers.add(writer)
+            var count = 0
+            while let batch = try await input.receive() {
+                try writer.write(batch)
+                count += batch.count
+            }
+            let result = try writer.finish()
+            results.add(result)
+            return StageStats(id: stage.id, kind: stage.kind, recordsIn: count, recordsOut: result.rows,
+                              rows: result.rows, bytes: result.bytes, target: load.target)
+        }
+    }
+
+    /// Applies the steps to batches on up to `workers` tasks at once, emitting results in input order.
+    static func transform(input: BoundedChannel<[Record]>, steps: [any TransformStep], workers: Int,
+                          fanOut: FanOut) async throws -> (in: Int, out: Int) {
+        var countIn = 0
+        var countOut = 0
+        try await withThrowingTaskGroup(of: (Int, [Record]).self) { group in
+            var nextToSend = 0
+            var submitted = 0
+            var done: [Int: [Record]] = [:]
+            func drain() async throws {
+                while let ready = done.removeValue(forKey: nextToSend) {
+                    nextToSend += 1
+                    countOut += ready.count
+                    if !ready.isEmpty { try await fanOut.send(ready) }
+                }
+            }
+            while let batch = try await input.receive() {
+                countIn += batch.count
+                if submitted - nextToSend - done.count >= workers, let (seq, out) = try await group.next() {
+                    done[seq] = out
+                    try await drain()
+                }
+                let seq = submitted
+                submitted += 1
+                group.addTask {
+                    var records = batch
+                    for step in steps { records = try step.apply(records) }
+                    return (seq, records)
+                }
+            }
+            while let (seq, out) = try await group.next() {
+                done[seq] = out
+                try await drain()
+            }
+        }
+        return (countIn, countOut)
+    }
+
+    static func makeRunID() -> String {
+        let now = Date()
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        return "\(formatter.string(from: now))-\(suffix)"
+    }
+}
+
+/// Sends each batch to every reader of a stage, in order.
+struct FanOut: Sendable {
+    let outputs: [BoundedChannel<[Record]>]
+
+    func send(_ batch: [Record]) async throws {
+        for output in outputs { try await output.send(batch) }
+    }
+
+    func finish() {
+        for output in outputs { output.finish() }
+    }
+}
+
+/// Finished loads' results, in the order they finished.
+final class LoadResults: Sendable {
+    private let results = Mutex<[LoadResult]>([])
+    func add(_ result: LoadResult) { results.withLock { $0.append(result) } }
+    var all: [LoadResult] { results.withLock { $0 } }
+}
+
+/// Every writer opened during a run, so a failed run can remove what they wrote.
+final class WriterRegistry: Sendable {
+    private let writers = Mutex<[UnsafeWriter]>([])
+
+    struct UnsafeWriter: @unchecked Sendable {
+        // Touched here only after the task that owned it has ended.
+        let writer: any LoadWriter
+    }
+
+    func add(_ writer: any LoadWriter) { writers.withLock { $0.append(UnsafeWriter(writer: writer)) } }
+
+    func abortAll() {
+        for w in writers.withLock({ $0 }) { w.writer.abort() }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let c = components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+}

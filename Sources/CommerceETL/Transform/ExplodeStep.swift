@@ -1,0 +1,62 @@
+// `explode`: one record per element of an array field, e.g. one record per order line.
+//
+//   - explode: { path: Items, parent_as: order }
+//
+// Each element's fields become the new record's fields (an element that is not an object
+// becomes `value`). With `parent_as`, the parent's other fields are kept under that name.
+// A record whose array is empty, null or absent produces no records.
+
+public struct ExplodeStep: TransformStep {
+    /// Dotted path of the array to explode.
+    public var path: FieldPath
+    /// Field name under which the parent record (without the exploded array) is kept.
+    public var parentAs: String?
+    /// Field name for the element's position in the array (0-based), if wanted.
+    public var indexAs: String?
+
+    static func parse(_ value: ConfigValue) -> (any TransformStep)? {
+        guard let config = value.map() else { return nil }
+        let pathText = config.string("path", required: true)
+        let parentAs = config.string("parent_as")
+        let indexAs = config.string("index_as")
+        config.finish()
+        guard let pathText else { return nil }
+        guard let path = FieldPath(pathText) else {
+            config.value("path")?.error("'\(config.path).path' is not a valid field path: '\(pathText)'")
+            return nil
+        }
+        return ExplodeStep(path: path, parentAs: parentAs, indexAs: indexAs)
+    }
+
+    public func apply(_ records: [Record]) throws -> [Record] {
+        var out: [Record] = []
+        out.reserveCapacity(records.count * 2)
+        for record in records {
+            let elements: [Value]
+            switch record.value(at: path) {
+            case .array(let items)?: elements = items
+            case nil, .null?: continue
+            case let other?:
+                throw ETLError("explode: '\(path)' is \(other.kindName), not an array")
+            }
+            var parent: Record? = nil
+            if parentAs != nil {
+                var p = record
+                p.removeValue(at: path)
+                parent = p
+            }
+            for (index, element) in elements.enumerated() {
+                var row: Record
+                if case .object(let fields) = element {
+                    row = fields
+                } else {
+                    row = ["value": element]
+                }
+                if let indexAs { row[indexAs] = .integer(Int64(index)) }
+                if let parentAs, let parent { row[parentAs] = .object(parent) }
+                out.append(row)
+            }
+        }
+        return out
+    }
+}

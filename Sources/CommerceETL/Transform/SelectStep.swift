@@ -1,0 +1,41 @@
+// `select`: builds each record anew from named paths, in the order written.
+//
+//   - select:
+//       order_id: order.OrderID
+//       sku: VariationReference
+//
+// A path that is absent yields null, so every output record has the same fields.
+
+public struct SelectStep: TransformStep {
+    /// Output field name and the dotted input path it takes its value from.
+    public var fields: [(name: String, path: FieldPath)]
+
+    static func parse(_ value: ConfigValue) -> (any TransformStep)? {
+        guard let config = value.map() else { return nil }
+        var fields: [(name: String, path: FieldPath)] = []
+        var ok = true
+        for entry in config.entries() {
+            guard let text = entry.value.string() else { ok = false; continue }
+            guard let path = FieldPath(text) else {
+                entry.value.error("'\(entry.value.path)' is not a valid field path: '\(text)'")
+                ok = false
+                continue
+            }
+            fields.append((entry.key, path))
+        }
+        if config.entries().isEmpty {
+            value.error("'\(value.path)' selects no fields")
+            return nil
+        }
+        return ok ? SelectStep(fields: fields) : nil
+    }
+
+    public func apply(_ records: [Record]) throws -> [Record] {
+        records.map { record in
+            var out = Record()
+            out.fields.reserveCapacity(fields.count)
+            for field in fields { out[field.name] = record.value(at: field.path) ?? .null }
+            return out
+        }
+    }
+}
