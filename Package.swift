@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        // Tests only: an independent CSV reader to check what the CSV load writes.
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
@@ -36,7 +38,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CommerceETLTests",
-            dependencies: ["CommerceETL", "CSQLite", "CZlib"]
+            dependencies: [
+                "CommerceETL", "CSQLite", "CZlib", "commerce-etl",
+                .product(name: "CSV", package: "CSV.swift"),
+            ]
         ),
     ]
 )

@@ -3,9 +3,10 @@
 // into place when the run succeeds, so the table is always a complete copy of one run.
 //
 // Column types: integers and booleans INTEGER (0/1), strings and dates TEXT (ISO 8601),
-// nested values TEXT holding JSON, exact decimals DECIMAL (numeric affinity): SQLite stores a
-// decimal with up to 15 significant digits as a number, so SUM() and comparisons work and the
-// digits read back unchanged; a longer one is stored as its text so no digit is lost.
+// nested values TEXT holding JSON, exact decimals DECIMAL (numeric affinity), stored as SQLite
+// numbers so SUM() and comparisons work. SQLite keeps 15 significant digits of a number, which
+// reads back digit for digit; a decimal with more is refused with an error naming the column
+// rather than silently rounded.
 import CSQLite
 import Foundation
 
@@ -101,7 +102,7 @@ final class SQLiteWriter: LoadWriter {
                     case .null: insert.bindNull(index)
                     case .bool(let b): insert.bind(index, Int64(b ? 1 : 0))
                     case .integer(let n): insert.bind(index, n)
-                    case .decimal(let d): Self.bindDecimal(d, index, insert)
+                    case .decimal(let d): try Self.bindDecimal(d, column: column, index, insert)
                     case let other: insert.bind(index, other.flatText ?? "")
                     }
                 }
@@ -115,15 +116,14 @@ final class SQLiteWriter: LoadWriter {
         rows += records.count
     }
 
-    /// Up to 15 significant digits survive a round trip through SQLite's REAL; longer decimals are kept as text.
-    static func bindDecimal(_ d: ExactDecimal, _ index: Int32, _ statement: SQLiteStatement) {
+    /// Up to 15 significant digits survive a round trip through SQLite's numbers exactly.
+    static func bindDecimal(_ d: ExactDecimal, column: String, _ index: Int32, _ statement: SQLiteStatement) throws {
         let text = d.value.description
         let digits = text.utf8.filter { $0 >= 48 && $0 <= 57 }.drop { $0 == 48 }.count
-        if digits <= 15, let double = Double(text) {
-            statement.bind(index, double)
-        } else {
-            statement.bind(index, d.description)
+        guard digits <= 15, let number = Double(text) else {
+            throw ETLError("column '\(column)': \(d) has \(digits) significant digits; SQLite keeps 15, so it cannot be stored exactly")
         }
+        statement.bind(index, number)
     }
 
     func finish() throws -> LoadResult {

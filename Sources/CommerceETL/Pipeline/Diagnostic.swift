@@ -31,11 +31,16 @@ public final class Diagnostics: @unchecked Sendable {
     public init() {}
 
     public func error(_ message: String, at location: SourceLocation) {
-        items.append(Diagnostic(severity: .error, location: location, message: message))
+        add(Diagnostic(severity: .error, location: location, message: message))
     }
 
     public func warning(_ message: String, at location: SourceLocation) {
-        items.append(Diagnostic(severity: .warning, location: location, message: message))
+        add(Diagnostic(severity: .warning, location: location, message: message))
+    }
+
+    /// Keeps one copy of a problem that two readers of the same value both found.
+    private func add(_ diagnostic: Diagnostic) {
+        if !items.contains(diagnostic) { items.append(diagnostic) }
     }
 
     public var errors: [Diagnostic] { items.filter { $0.severity == .error } }

@@ -91,14 +91,17 @@ private struct Builder {
         let description = top.string("description")
 
         var connections: [String: any Connection] = [:]
+        var declaredConnections: Set<String> = []
         if let section = top.map("connections", required: true) {
             for entry in section.entries() {
+                declaredConnections.insert(entry.key)
                 guard let config = entry.value.map() else { continue }
                 if let connection = parseConnection(config) { connections[entry.key] = connection }
             }
         }
 
         var stages: [Stage] = []
+        var declared: [Declared] = []
         var seen: [String: SourceLocation] = [:]
         func claim(_ id: String, _ location: SourceLocation) -> Bool {
             if let first = seen[id] {
@@ -116,7 +119,8 @@ private struct Builder {
         if let section = top.map("extract", required: true) {
             for entry in section.entries() where claim(entry.key, entry.keyLocation) {
                 guard let config = entry.value.map() else { continue }
-                if let stage = parseExtract(entry.key, entry.keyLocation, config, connections: connections, section: section) {
+                declared.append(Declared(id: entry.key, role: "extract", location: entry.keyLocation, input: nil, inputLocation: nil))
+                if let stage = parseExtract(entry.key, entry.keyLocation, config, connections: connections, declaredConnections: declaredConnections) {
                     stages.append(stage)
                 }
             }
@@ -124,6 +128,8 @@ private struct Builder {
         if let section = top.map("transform") {
             for entry in section.entries() where claim(entry.key, entry.keyLocation) {
                 guard let config = entry.value.map() else { continue }
+                declared.append(Declared(id: entry.key, role: "transform", location: entry.keyLocation,
+                                         input: config.value("input")?.string(), inputLocation: config.value("input")?.location))
                 if let stage = parseTransform(entry.key, entry.keyLocation, config) { stages.append(stage) }
             }
         }
@@ -131,11 +137,14 @@ private struct Builder {
             if section.keys.isEmpty { diagnostics.error("'load' has no stages; a pipeline needs at least one load", at: section.location) }
             for entry in section.entries() where claim(entry.key, entry.keyLocation) {
                 guard let config = entry.value.map() else { continue }
+                declared.append(Declared(id: entry.key, role: "load", location: entry.keyLocation,
+                                         input: config.has("input") ? config.value("input")?.string() : nil,
+                                         inputLocation: config.value("input")?.location))
                 if let stage = parseLoad(entry.key, entry.keyLocation, config) { stages.append(stage) }
             }
         }
         top.finish()
-        checkGraph(stages)
+        checkGraph(declared)
         return Pipeline(file: context.file, name: name, description: description, stages: stages)
     }
 
@@ -143,7 +152,7 @@ private struct Builder {
         let names = registry.connections.map(\.name)
         guard let type = config.choice("type", names, required: true),
               let parser = registry.connections.first(where: { $0.name == type })?.parse else {
-            config.finish()
+            // Without a known type the other keys cannot be judged; say nothing more about them.
             return nil
         }
         let connection = parser(config)
@@ -152,19 +161,17 @@ private struct Builder {
     }
 
     func parseExtract(_ id: String, _ location: SourceLocation, _ config: ConfigMap,
-                      connections: [String: any Connection], section: ConfigMap) -> Stage? {
+                      connections: [String: any Connection], declaredConnections: Set<String>) -> Stage? {
         let connectionName = config.string("connection", required: true)
         let batchSize = config.integer("batch_size", in: 1...100_000) ?? Self.defaultBatchSize
         let buffer = config.integer("buffer", in: 1...1024) ?? Self.defaultBuffer
         guard let connectionName else { config.finish(); return nil }
         guard let connection = connections[connectionName] else {
-            if !top.has("connections") || connections.isEmpty && diagnostics.hasErrors {
-                config.finish()
-                return nil
+            // A declared but invalid connection was reported already; its extract settings cannot be judged.
+            if !declaredConnections.contains(connectionName) {
+                let hint = nearest(connectionName, in: declaredConnections.sorted()).map { " (did you mean '\($0)'?)" } ?? ""
+                diagnostics.error("extract '\(id)' uses unknown connection '\(connectionName)'\(hint)", at: config.value("connection")!.location)
             }
-            let hint = nearest(connectionName, in: Array(connections.keys)).map { " (did you mean '\($0)'?)" } ?? ""
-            diagnostics.error("extract '\(id)' uses unknown connection '\(connectionName)'\(hint)", at: config.value("connection")!.location)
-            config.finish()
             return nil
         }
         let extractor = connection.extractor(stage: id, config: config)
@@ -229,10 +236,19 @@ private struct Builder {
         return Stage(id: id, location: location, input: input, inputLocation: config.value("input")?.location, role: .load(format: result.0, load: result.1), buffer: Self.defaultBuffer)
     }
 
+    /// Every stage id in the file, valid or not, so references are judged against what was written.
+    struct Declared {
+        var id: String
+        var role: String
+        var location: SourceLocation
+        var input: String?
+        var inputLocation: SourceLocation?
+    }
+
     /// Inputs name stages that exist and produce records; no cycles; every output is read.
-    func checkGraph(_ stages: [Stage]) {
+    func checkGraph(_ stages: [Declared]) {
         let byID = Dictionary(stages.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let producers = stages.filter { if case .load = $0.role { false } else { true } }.map(\.id)
+        let producers = stages.filter { $0.role != "load" }.map(\.id)
         for stage in stages {
             guard let input = stage.input else { continue }
             let inputLocation = stage.inputLocation ?? stage.location
@@ -241,17 +257,18 @@ private struct Builder {
                 diagnostics.error("stage '\(stage.id)' reads unknown stage '\(input)'\(hint)", at: inputLocation)
                 continue
             }
-            if case .load = source.role {
+            if source.role == "load" {
                 diagnostics.error("stage '\(stage.id)' reads load '\(input)', but a load produces no records", at: inputLocation)
             }
         }
         // Cycles can only run through transforms, which have exactly one input each.
-        for stage in stages {
-            guard case .transform = stage.role else { continue }
+        var inCycle: Set<String> = []
+        for stage in stages where stage.role == "transform" && !inCycle.contains(stage.id) {
             var path = [stage.id]
             var current = stage.input
-            while let next = current, let nextStage = byID[next], case .transform = nextStage.role {
+            while let next = current, let nextStage = byID[next], nextStage.role == "transform" {
                 if next == stage.id {
+                    inCycle.formUnion(path)
                     diagnostics.error("stages form a cycle: \((path + [next]).joined(separator: " -> "))", at: stage.location)
                     break
                 }
@@ -260,8 +277,7 @@ private struct Builder {
                 current = nextStage.input
             }
         }
-        for stage in stages {
-            if case .load = stage.role { continue }
+        for stage in stages where stage.role != "load" {
             if !stages.contains(where: { $0.input == stage.id }) {
                 diagnostics.warning("nothing reads stage '\(stage.id)'; its records are discarded", at: stage.location)
             }

@@ -1,0 +1,137 @@
+// Helpers shared by the tests: scratch directories, the package's sample files, independent
+// readers for the outputs (zlib inflate, SQLite queries) and running the CLI binary.
+import CSQLite
+import CZlib
+import Foundation
+import Testing
+@testable import CommerceETL
+
+enum Fixtures {
+    /// The package root, found from this file's location.
+    static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        fatalError("Package.swift not found above \(#filePath)")
+    }()
+
+    static func sample(_ name: String) -> URL {
+        packageRoot.appendingPathComponent("samples/aurora-xml/\(name)")
+    }
+
+    /// A fresh directory with `samples` and `pipelines` linked in, removed by the caller.
+    static func workspace() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-etl-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for name in ["samples", "pipelines"] {
+            try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(name),
+                                                       withDestinationURL: packageRoot.appendingPathComponent(name))
+        }
+        return dir
+    }
+
+    /// Every file under `dir`, relative, sorted (hidden temporary files included).
+    static func files(in dir: URL) -> [String] {
+        guard let e = FileManager.default.enumerator(atPath: dir.path) else { return [] }
+        return e.compactMap { $0 as? String }.filter { !$0.hasPrefix("samples") && !$0.hasPrefix("pipelines") }.sorted()
+    }
+}
+
+/// Loads a pipeline from YAML text, failing the test with the diagnostics if it is invalid.
+func loadPipeline(_ yaml: String, file: String = "test.yml", environment: [String: String] = [:]) throws -> Pipeline {
+    let outcome = PipelineLoader.load(yaml: yaml, file: file, environment: environment)
+    guard let pipeline = outcome.pipeline, !outcome.hasErrors else {
+        throw ETLError("invalid pipeline: \(outcome.diagnostics.map(\.description).joined(separator: "\n"))")
+    }
+    return pipeline
+}
+
+func quietLog() -> RunLog {
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    return RunLog(logger: logger)
+}
+
+import Logging
+
+/// Decompresses a whole gzip file with zlib's inflate (independent of the writer's deflate code).
+func gunzip(_ url: URL) throws -> Data {
+    let compressed = try Data(contentsOf: url)
+    var stream = z_stream()
+    guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        throw ETLError("inflateInit failed")
+    }
+    defer { inflateEnd(&stream) }
+    var output = Data()
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    var input = [UInt8](compressed)
+    var rc: Int32 = Z_OK
+    input.withUnsafeMutableBufferPointer { inBuf in
+        stream.next_in = inBuf.baseAddress
+        stream.avail_in = uInt(inBuf.count)
+        repeat {
+            buffer.withUnsafeMutableBufferPointer { outBuf in
+                stream.next_out = outBuf.baseAddress
+                stream.avail_out = uInt(outBuf.count)
+                rc = inflate(&stream, Z_NO_FLUSH)
+                output.append(outBuf.baseAddress!, count: outBuf.count - Int(stream.avail_out))
+            }
+        } while rc == Z_OK
+    }
+    guard rc == Z_STREAM_END else { throw ETLError("invalid gzip data (zlib \(rc))") }
+    return output
+}
+
+/// Runs a query and returns every row as text (NULL as nil), plus each value's storage class.
+func sqliteRows(_ path: String, _ sql: String) throws -> [[String?]] {
+    var db: OpaquePointer?
+    guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK else { throw ETLError("cannot open \(path)") }
+    defer { sqlite3_close(db) }
+    var stmt: OpaquePointer?
+    guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else {
+        throw ETLError("bad query: \(String(cString: sqlite3_errmsg(db)))")
+    }
+    defer { sqlite3_finalize(stmt) }
+    var rows: [[String?]] = []
+    while sqlite3_step(stmt) == SQLITE_ROW {
+        var row: [String?] = []
+        for i in 0..<sqlite3_column_count(stmt) {
+            row.append(sqlite3_column_text(stmt, i).map { String(cString: $0) })
+        }
+        rows.append(row)
+    }
+    return rows
+}
+
+struct CLIResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs the built `commerce-etl` binary (it sits beside the test bundle) in `directory`.
+func runCLI(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CLIResult {
+    let buildDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var binary = buildDir.appendingPathComponent("commerce-etl")
+    if !FileManager.default.fileExists(atPath: binary.path) {
+        binary = Fixtures.packageRoot.appendingPathComponent(".build/debug/commerce-etl")
+    }
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                     stderr: String(decoding: errData, as: UTF8.self))
+}
