@@ -66,7 +66,12 @@ struct AuroraXMLFileExtractor: Extractor {
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         let cwd = context.workingDirectory
         for file in try FilesConnection.expand(paths, in: cwd) {
-            let reader = try FileReader(path: AtomicFile.resolve(file, in: cwd))
+            let reader: FileReader
+            do {
+                reader = try FileReader(path: AtomicFile.resolve(file, in: cwd))
+            } catch {
+                throw ETLError("\(file): cannot open: \(error)")
+            }
             var parser = XMLPullParser()
             var records = AuroraXMLRecordReader(resource: resource, language: language)
             func located(_ line: Int, _ column: Int, _ message: String) -> ETLError {
@@ -83,7 +88,10 @@ struct AuroraXMLFileExtractor: Extractor {
                     throw located(e.line, e.column, e.message)
                 }
             }
-            while let chunk = try reader.read(1 << 16) {
+            func nextChunk() throws -> [UInt8]? {
+                do { return try reader.read(1 << 16) } catch { throw ETLError("\(file): cannot read: \(error)") }
+            }
+            while let chunk = try nextChunk() {
                 try Task.checkCancellation()
                 parser.feed(chunk)
                 try await drain()

@@ -1,6 +1,7 @@
 // Outputs are written under a temporary name beside their target and renamed into place only
 // when the whole run has succeeded, so readers never see a half-written file.
 import Foundation
+import Synchronization
 
 public enum AtomicFile {
     /// `dir/.name.tmp-RUNID` beside `final`.
@@ -12,31 +13,6 @@ public enum AtomicFile {
     /// Resolves a pipeline path against the working directory.
     public static func resolve(_ path: String, in workingDirectory: String) -> String {
         path.hasPrefix("/") ? path : URL(fileURLWithPath: workingDirectory).appendingPathComponent(path).standardized.path
-    }
-
-    /// Creates the target's directory if needed; returns the directories it created (outermost first).
-    public static func prepareDirectory(for final: String) throws -> [String] {
-        var created: [String] = []
-        var dir = URL(fileURLWithPath: final).deletingLastPathComponent()
-        var missing: [URL] = []
-        while !FileManager.default.fileExists(atPath: dir.path) {
-            missing.append(dir)
-            dir = dir.deletingLastPathComponent()
-        }
-        for url in missing.reversed() {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
-            created.append(url.path)
-        }
-        return created
-    }
-
-    /// Removes directories this run created, innermost first, if they are still empty.
-    public static func removeEmptyDirectories(_ created: [String]) {
-        for dir in created.reversed() {
-            if (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true {
-                try? FileManager.default.removeItem(atPath: dir)
-            }
-        }
     }
 
     public static func publish(temporary: String, final: String) throws {
@@ -108,22 +84,58 @@ final class OutputFile {
     deinit { if fd >= 0 { Foundation.close(fd) } }
 }
 
-/// One output's temporary file and the directories made for it, removed again on abort.
+/// Directories a run created for its outputs, so a failed run can remove them again.
+/// Shared by every load of a run, as several may write into the same new directory.
+public final class OutputDirectories: Sendable {
+    private let created = Mutex<[String]>([])
+
+    public init() {}
+
+    /// Creates the directory `final` goes into, and any missing parents.
+    func prepare(for final: String) throws {
+        try created.withLock { created in
+            var dir = URL(fileURLWithPath: final).deletingLastPathComponent()
+            var missing: [URL] = []
+            while !FileManager.default.fileExists(atPath: dir.path) {
+                missing.append(dir)
+                dir = dir.deletingLastPathComponent()
+            }
+            for url in missing.reversed() {
+                do {
+                    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
+                } catch {
+                    throw ETLError("cannot create directory \(url.path): \((error as NSError).localizedDescription)")
+                }
+                created.append(url.path)
+            }
+        }
+    }
+
+    /// Removes the directories this run created, innermost first, where they are empty.
+    public func removeEmpty() {
+        created.withLock { created in
+            for dir in created.reversed() where (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true {
+                try? FileManager.default.removeItem(atPath: dir)
+            }
+            created.removeAll()
+        }
+    }
+}
+
+/// One output's temporary file, beside its final name.
 struct StagedOutput {
     let final: String
     let temporary: String
-    private let createdDirectories: [String]
 
     init(path: String, run: RunContext) throws {
         final = AtomicFile.resolve(path, in: run.workingDirectory)
         temporary = AtomicFile.temporaryPath(for: final, runID: run.runID)
-        createdDirectories = try AtomicFile.prepareDirectory(for: final)
+        try run.directories.prepare(for: final)
     }
 
     var staged: StagedFile { StagedFile(temporary: temporary, final: final) }
 
     func abort() {
         try? FileManager.default.removeItem(atPath: temporary)
-        AtomicFile.removeEmptyDirectories(createdDirectories)
     }
 }

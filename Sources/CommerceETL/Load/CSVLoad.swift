@@ -106,7 +106,8 @@ final class CSVWriter: LoadWriter {
     /// padded to the full width. Row ends are found by tracking quotes, as a reader would.
     private func rewriteWithFullHeader() throws -> Int64 {
         let padded = output.temporary + ".pad"
-        let source = try FileReader(path: output.temporary)
+        let source: FileReader
+        do { source = try FileReader(path: output.temporary) } catch { throw ETLError("cannot reopen \(output.temporary): \(error)") }
         let target = try OutputFile(creating: padded)
         do {
             var rowLimits: [(endRow: Int, missing: Int)] = []

@@ -14,13 +14,15 @@ public enum PipelineLoader {
                             registry: StageRegistry = .standard) -> Outcome {
         let text: String
         do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: file))
-            guard let decoded = String(data: data, encoding: .utf8) else {
+            let reader = try FileReader(path: file)
+            var bytes: [UInt8] = []
+            while let chunk = try reader.read(1 << 16) { bytes += chunk }
+            guard let decoded = String(validating: bytes, as: UTF8.self) else {
                 return failure(file, 1, 1, "the file is not UTF-8 text")
             }
             text = decoded
         } catch {
-            return failure(file, 1, 1, "cannot read the pipeline file: \((error as NSError).localizedDescription)")
+            return failure(file, 1, 1, "cannot read the pipeline file: \(error)")
         }
         return load(yaml: text, file: file, environment: environment, registry: registry)
     }

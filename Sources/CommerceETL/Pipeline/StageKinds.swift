@@ -62,6 +62,7 @@ public struct RunContext: Sendable {
     public var pipelineName: String
     public var workingDirectory: String
     public var logger: RunLog
+    public var directories = OutputDirectories()
 }
 
 /// Wraps the thrown error of a stage with the stage id, for "stage 'orders': ..." messages.

@@ -93,6 +93,7 @@ public struct PipelineRunner: Sendable {
             }
         } catch {
             writers.abortAll()
+            context.directories.removeEmpty()
             throw error
         }
 
@@ -106,6 +107,7 @@ public struct PipelineRunner: Sendable {
             }
         } catch {
             for file in staged { try? FileManager.default.removeItem(atPath: file.temporary) }
+            context.directories.removeEmpty()
             throw ETLError("could not publish outputs (\(published.count) of \(staged.count) were published): \(describe(error))")
         }
         let order = pipeline.stages.map(\.id)

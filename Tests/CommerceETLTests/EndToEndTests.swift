@@ -1,0 +1,144 @@
+// Runs the shipped pipelines with the real CLI binary and reads what they wrote with
+// independent readers: a CSV parser, zlib + JSONSerialization, and SQLite queries.
+import CSV
+import Foundation
+import Testing
+@testable import CommerceETL
+
+@Suite struct EndToEndTests {
+    @Test func seedExamplesPipelineWritesAllThreeOutputs() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try runCLI(["run", "pipelines/seed-examples.yml"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("lines_csv       load       4   4"))
+        #expect(Fixtures.files(in: dir) == ["out", "out/order-lines.csv", "out/orders.ndjson.gz", "out/reporting.sqlite"])
+
+        // CSV: one row per order line, leading zeros and quoting intact.
+        let csv = try CSVReader(string: String(contentsOf: dir.appendingPathComponent("out/order-lines.csv"), encoding: .utf8),
+                                hasHeaderRow: true)
+        #expect(csv.headerRow == ["order_id", "currency", "sku", "ean", "quantity", "price"])
+        var rows: [[String]] = []
+        while let row = csv.next() { rows.append(row) }
+        #expect(rows == [
+            ["12345678", "GBP", "SKU-1-GREEN", "1234567890A", "1", "19.99"],
+            ["1000101", "EUR", "TEE-01-BLU-M", "0012345678912", "3", "12.10"],
+            ["1000101", "EUR", "MUG-02, \"Café\" edition", "0000000000017", "1", "12.00"],
+            ["1000102", "JPY", "TEA-03-緑茶", "4901234567894", "1", "19.99"],
+        ])
+
+        // NDJSON.gz: every order, whole, in source order, decimals as exact JSON numbers.
+        let text = String(decoding: try gunzip(dir.appendingPathComponent("out/orders.ndjson.gz")), as: UTF8.self)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 4)
+        let orders = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(orders.map { $0["OrderID"] as? Int } == [12345678, 1000101, 1000102, 1000103])
+        #expect(lines[0].contains(#""OrderSubtotal":16.6600,"#))
+        #expect(lines[1].contains(#""ExchangeRate":1.1634,"#))
+        #expect((orders[1]["Items"] as? [[String: Any]])?.count == 2)
+        #expect((orders[3]["Items"] as? [Any])?.isEmpty == true)
+        #expect(orders[1]["DateShipped"] is NSNull)
+        #expect(orders[1]["CustomerNotes"] as? String == "Leave with neighbour, \"No. 7\"\n\tring twice 🎁 <not before 9>")
+        let transactions = orders[0]["Transactions"] as? [[String: Any]]
+        #expect(transactions?.first?["CardExpiry"] as? String == "0520")
+
+        // SQLite: the same lines, typed.
+        let db = dir.appendingPathComponent("out/reporting.sqlite").path
+        #expect(try sqliteRows(db, "SELECT count(*), sum(quantity), typeof(order_id), typeof(ean) FROM order_lines") == [["4", "6", "integer", "text"]])
+        #expect(try sqliteRows(db, "SELECT ean FROM order_lines WHERE order_id = 1000101 ORDER BY rowid") == [["0012345678912"], ["0000000000017"]])
+        #expect(try sqliteRows(db, "SELECT sum(price * quantity) FROM order_lines WHERE currency = 'EUR'") == [["48.3"]])
+    }
+
+    @Test func sameInputGivesByteIdenticalOutputs() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func snapshot() throws -> [Data] {
+            let r = try runCLI(["run", "pipelines/seed-examples.yml"], in: dir)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try ["out/order-lines.csv", "out/orders.ndjson.gz"].map { try Data(contentsOf: dir.appendingPathComponent($0)) }
+        }
+        #expect(try snapshot() == snapshot())
+    }
+
+    @Test func seedProductsPipelineExplodesVariations() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try runCLI(["run", "pipelines/seed-products.yml"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        let csv = try CSVReader(string: String(contentsOf: dir.appendingPathComponent("out/catalog-variants.csv"), encoding: .utf8),
+                                hasHeaderRow: true)
+        #expect(csv.headerRow == ["product_id", "product_reference", "product_name", "sku", "ean", "stock", "price_gbp", "live"])
+        #expect(csv.next() == ["1", "TOIDVD", "Bobbyz", "TOIDVD_1:3_2:5bedea5f3", "", "11", "49.99", "true"])
+        #expect(csv.next() == nil)
+    }
+
+    @Test func aFailedRunLeavesEarlierOutputsUntouchedAndNoTemporaryFiles() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = try runCLI(["run", "pipelines/seed-examples.yml"], in: dir)
+        #expect(good.status == 0)
+        let before = try ["out/order-lines.csv", "out/orders.ndjson.gz", "out/reporting.sqlite"].map {
+            try Data(contentsOf: dir.appendingPathComponent($0))
+        }
+
+        // The same pipeline over a second, broken file: valid records first, then a bad value.
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("more"), withIntermediateDirectories: true)
+        let broken = envelope("<Order><OrderID>5</OrderID><Items /></Order>\n<Order><OrderID>6</OrderID><OrderTotal>12,50</OrderTotal></Order>")
+        try broken.write(to: dir.appendingPathComponent("more/order-get-9.xml"), atomically: true, encoding: .utf8)
+        let yaml = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("pipelines/seed-examples.yml"), encoding: .utf8)
+            .replacingOccurrences(of: "paths: [samples/aurora-xml/order-get-*.xml]",
+                                  with: "paths: [samples/aurora-xml/order-get-*.xml, more/*.xml]")
+        try yaml.write(to: dir.appendingPathComponent("broken.yml"), atomically: true, encoding: .utf8)
+
+        let bad = try runCLI(["run", "broken.yml"], in: dir)
+        #expect(bad.status == 1)
+        #expect(bad.stderr.hasPrefix("error: stage 'orders': more/order-get-9.xml:4:28: OrderTotal must be a Float (a decimal number) (its type in the API document), found \"12,50\"\n"))
+        #expect(!bad.stderr.contains("Fatal") && !bad.stderr.contains("Stack"))
+        let after = try ["out/order-lines.csv", "out/orders.ndjson.gz", "out/reporting.sqlite"].map {
+            try Data(contentsOf: dir.appendingPathComponent($0))
+        }
+        #expect(before == after)
+        #expect(Fixtures.files(in: dir) == ["broken.yml", "more", "more/order-get-9.xml", "out", "out/order-lines.csv",
+                                            "out/orders.ndjson.gz", "out/reporting.sqlite"])
+    }
+
+    @Test func aFailedFirstRunCreatesNothing() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let yaml = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("pipelines/seed-examples.yml"), encoding: .utf8)
+            .replacingOccurrences(of: "samples/aurora-xml/order-get-*.xml", with: "nowhere/*.xml")
+        try yaml.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        let r = try runCLI(["run", "p.yml"], in: dir)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("stage 'orders': no file matches 'nowhere/*.xml'"))
+        #expect(Fixtures.files(in: dir) == ["p.yml"])
+    }
+
+    @Test func validateReportsAMisspelledKeyWithItsLocation() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let yaml = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("pipelines/seed-examples.yml"), encoding: .utf8)
+            .replacingOccurrences(of: "    parent_as: order", with: "    parent_as: order")
+            .replacingOccurrences(of: "  orders_archive:\n    input: orders", with: "  orders_archive:\n    inptu: orders")
+        try yaml.write(to: dir.appendingPathComponent("typo.yml"), atomically: true, encoding: .utf8)
+        let r = try runCLI(["validate", "typo.yml", "pipelines/seed-examples.yml"], in: dir)
+        #expect(r.status == 2)
+        let lines = r.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.contains("typo.yml:41:5: error: unknown key 'inptu' in 'load.orders_archive' (did you mean 'input'?)"))
+        #expect(r.stdout == "pipelines/seed-examples.yml: ok\n")
+
+        let ok = try runCLI(["validate", "pipelines/seed-examples.yml", "pipelines/seed-products.yml"], in: dir)
+        #expect(ok.status == 0)
+        #expect(try runCLI(["run", "typo.yml"], in: dir).status == 2)
+        #expect(try runCLI(["frobnicate"], in: dir).status == 2)
+        #expect(try runCLI(["run", "missing.yml"], in: dir).stderr == "missing.yml:1:1: error: cannot read the pipeline file: No such file or directory\n")
+    }
+
+    @Test func planShowsTheGraphAndTargets() throws {
+        let r = try runCLI(["plan", "pipelines/seed-examples.yml"], in: Fixtures.packageRoot)
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("    transform lines (2 step(s)"))
+        #expect(r.stdout.contains("      load lines_csv -> csv out/order-lines.csv"))
+        #expect(r.stdout.contains("    load orders_archive -> ndjson_gz out/orders.ndjson.gz"))
+    }
+}

@@ -1,0 +1,122 @@
+import CSV
+import Foundation
+import Testing
+@testable import CommerceETL
+
+private func context(_ dir: URL) -> RunContext {
+    RunContext(runID: "test-\(UUID().uuidString.prefix(8))", pipelineName: "t", workingDirectory: dir.path, logger: quietLog())
+}
+
+/// Writes `batches` through a load and publishes the result, as a run would.
+private func write(_ load: any LoadFormat, _ batches: [[Record]], in dir: URL) throws -> LoadResult {
+    let writer = try load.makeWriter(context(dir))
+    for batch in batches { try writer.write(batch) }
+    let result = try writer.finish()
+    for file in result.staged { try AtomicFile.publish(temporary: file.temporary, final: file.final) }
+    return result
+}
+
+private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) {
+    let reader = try CSVReader(string: String(contentsOf: url, encoding: .utf8), hasHeaderRow: true)
+    var rows: [[String]] = []
+    while let row = reader.next() { rows.append(row) }
+    return (reader.headerRow ?? [], rows)
+}
+
+@Suite struct CSVLoadTests {
+    @Test func quotesOnlyWhatNeedsQuotingAndRoundTrips() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tricky = ["plain", "comma, inside", "quote \"here\"", "new\nline", "cr\rhere", "=SUM(A1)", "東京 🎁 مرحبا", " spaced "]
+        let records: [Record] = tricky.enumerated().map { i, text in
+            ["id": .integer(Int64(i)), "text": .string(text), "price": .decimal(ExactDecimal(parsing: "1.50")!),
+             "nested": .object(["a": .array([.integer(1), .null])]), "missing": .null, "flag": .bool(i % 2 == 0)]
+        }
+        let result = try write(CSVLoad(path: "out/t.csv"), [records], in: dir)
+        #expect(result.rows == tricky.count)
+        let url = dir.appendingPathComponent("out/t.csv")
+        let raw = try String(contentsOf: url, encoding: .utf8)
+        #expect(raw.hasPrefix("id,text,price,nested,missing,flag\n0,plain,1.50,\"{\"\"a\"\":[1,null]}\",,true\n"))
+        #expect(raw.contains("\n1,\"comma, inside\",1.50,"))
+        let (header, rows) = try readCSV(url)
+        #expect(header == ["id", "text", "price", "nested", "missing", "flag"])
+        #expect(rows.map { $0[1] } == tricky)
+        #expect(rows.allSatisfy { $0.count == 6 && $0[4] == "" })
+    }
+
+    @Test func aFieldFirstSeenLaterIsKeptAndEarlierRowsArePadded() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first: [Record] = [["a": .integer(1), "b": .string("x\ny")], ["a": .integer(2)]]
+        let second: [Record] = [["a": .integer(3), "c": .string("late, \"field\"")]]
+        let third: [Record] = [["d": .integer(9)]]
+        let result = try write(CSVLoad(path: "t.csv"), [first, second, third], in: dir)
+        let (header, rows) = try readCSV(dir.appendingPathComponent("t.csv"))
+        #expect(header == ["a", "b", "c", "d"])
+        #expect(rows == [["1", "x\ny", "", ""], ["2", "", "", ""], ["3", "", "late, \"field\"", ""], ["", "", "", "9"]])
+        #expect(result.bytes == Int64(try Data(contentsOf: dir.appendingPathComponent("t.csv")).count))
+        #expect(Fixtures.files(in: dir) == ["t.csv"])   // no temporary file left
+    }
+}
+
+@Suite struct NDJSONGzipLoadTests {
+    @Test func writesValidGzipWithOneOrderedObjectPerLine() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let batches: [[Record]] = (0..<20).map { b in
+            (0..<500).map { i in
+                ["z": .integer(Int64(b * 500 + i)), "amount": .decimal(ExactDecimal(parsing: "0.10")!),
+                 "when": .date(CalendarDate(year: 2024, month: 1, day: 2)), "text": .string("line \(i)\n\"q\"")]
+            }
+        }
+        let result = try write(NDJSONGzipLoad(path: "o.ndjson.gz", level: 6), batches, in: dir)
+        #expect(result.rows == 10_000)
+        let url = dir.appendingPathComponent("o.ndjson.gz")
+        let text = String(decoding: try gunzip(url), as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 10_001 && lines.last == "")
+        #expect(lines[0] == #"{"z":0,"amount":0.10,"when":"2024-01-02","text":"line 0\n\"q\""}"#)
+        let parsed = try JSONSerialization.jsonObject(with: Data(lines[9999].utf8)) as? [String: Any]
+        #expect(parsed?["z"] as? Int == 9999)
+        // No timestamp in the header: the same data gives the same bytes.
+        let again = try write(NDJSONGzipLoad(path: "p.ndjson.gz", level: 6), batches, in: dir)
+        #expect(again.bytes == result.bytes)
+        #expect(try Data(contentsOf: url) == Data(contentsOf: dir.appendingPathComponent("p.ndjson.gz")))
+    }
+}
+
+@Suite struct SQLiteLoadTests {
+    @Test func createsTypedColumnsAndAddsLateOnes() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first: [Record] = [
+            ["order": .integer(1), "drop table": .string("0012"), "price": .decimal(ExactDecimal(parsing: "19.99")!),
+             "live": .bool(true), "at": .dateTime(Timestamp(epochSeconds: 0, offsetSeconds: 3600)), "items": .array([.integer(1)])],
+            ["order": .integer(2), "drop table": .null, "price": .decimal(ExactDecimal(parsing: "0.10")!),
+             "live": .bool(false), "at": .null, "items": .array([])],
+        ]
+        let second: [Record] = [["order": .integer(3), "price": .decimal(ExactDecimal(parsing: "123456789012.345")!), "late": .string("x")]]
+        let result = try write(SQLiteLoad(path: "db.sqlite", table: "order lines"), [first, second], in: dir)
+        #expect(result.rows == 3)
+        let db = dir.appendingPathComponent("db.sqlite").path
+        let schema = try sqliteRows(db, "SELECT name, type FROM pragma_table_info('order lines')")
+        #expect(schema.map { $0[0]! + " " + $0[1]! } == ["order INTEGER", "drop table TEXT", "price DECIMAL", "live INTEGER",
+                                                          "at TEXT", "items TEXT", "late TEXT"])
+        let rows = try sqliteRows(db, #"SELECT "order", "drop table", price, typeof(price), live, at, items, late FROM "order lines" ORDER BY 1"#)
+        #expect(rows[0] == ["1", "0012", "19.99", "real", "1", "1970-01-01T01:00:00+01:00", "[1]", nil])
+        #expect(rows[1] == ["2", nil, "0.1", "real", "0", nil, "[]", nil])
+        #expect(rows[2] == ["3", nil, "123456789012.345", "real", nil, nil, nil, "x"])
+        #expect(try sqliteRows(db, #"SELECT sum(price) FROM "order lines" WHERE price < 100"#) == [["20.09"]])
+    }
+
+    @Test func refusesADecimalItCannotStoreExactly() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let writer = try SQLiteLoad(path: "db.sqlite", table: "t").makeWriter(context(dir))
+        #expect(throws: ETLError("column 'rate': 1.23456789012345678 has 18 significant digits; SQLite keeps 15, so it cannot be stored exactly")) {
+            try writer.write([["rate": .decimal(ExactDecimal(parsing: "1.23456789012345678")!)]])
+        }
+        writer.abort()
+        #expect(Fixtures.files(in: dir).isEmpty)
+    }
+}
