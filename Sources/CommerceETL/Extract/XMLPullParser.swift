@@ -230,9 +230,20 @@ public struct XMLPullParser {
         return (name, attributes)
     }
 
+    /// A loose XML name check on bytes: not empty, not starting with a digit, '-' or '.', and no
+    /// space or markup character. (Checked per tag, so it must be cheap.)
     private func isName(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, first != "-", first != ".", !("0"..."9").contains(first) else { return false }
-        return name.unicodeScalars.allSatisfy { !$0.properties.isWhitespace && !"<>/=\"'&".unicodeScalars.contains($0) }
+        var utf8 = name.utf8.makeIterator()
+        guard let first = utf8.next(), !(first >= 48 && first <= 57), first != 45, first != 46 else { return false }
+        var byte: UInt8? = first
+        while let b = byte {
+            switch b {
+            case 32, 9, 10, 13, 60, 62, 47, 61, 34, 39, 38: return false
+            default: break
+            }
+            byte = utf8.next()
+        }
+        return true
     }
 
     /// Text with entity and character references decoded.
