@@ -134,6 +134,43 @@ import Testing
         #expect(try runCLI(["run", "missing.yml"], in: dir).stderr == "missing.yml:1:1: error: cannot read the pipeline file: No such file or directory\n")
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func ctrlCStopsTheRunAndChangesNothing() async throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The response arrives through a pipe that stays open, so the run cannot finish by itself.
+        let fifo = dir.appendingPathComponent("live.xml").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let yaml = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("pipelines/seed-examples.yml"), encoding: .utf8)
+            .replacingOccurrences(of: "samples/aurora-xml/order-get-*.xml", with: "live.xml")
+        try yaml.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = cliBinary()
+        process.arguments = ["run", "p.yml"]
+        process.currentDirectoryURL = dir
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+
+        let writer = FileHandle(forWritingAtPath: fifo)!   // waits for the run to open the pipe
+        let page = try String(contentsOf: Fixtures.sample("order-get-page-2.xml"), encoding: .utf8)
+        let orders = page[page.range(of: "<Order>")!.lowerBound..<page.range(of: "</Data>")!.lowerBound]
+        writer.write(Data(page[..<page.range(of: "<Order>")!.lowerBound].utf8))
+        for _ in 0..<200 { writer.write(Data(orders.utf8)) }
+        try await Task.sleep(for: .milliseconds(300))
+        process.interrupt()   // SIGINT, as Ctrl-C sends
+        try await Task.sleep(for: .milliseconds(300))
+        writer.write(Data(orders.utf8))
+        try writer.close()
+        process.waitUntilExit()
+
+        #expect(process.terminationStatus == 130)
+        #expect(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "interrupted: no output was changed\n")
+        #expect(Fixtures.files(in: dir) == ["live.xml", "p.yml"])
+    }
+
     @Test func planShowsTheGraphAndTargets() throws {
         let r = try runCLI(["plan", "pipelines/seed-examples.yml"], in: Fixtures.packageRoot)
         #expect(r.status == 0)

@@ -96,6 +96,7 @@ struct AuroraXMLFileExtractor: Extractor {
                 parser.feed(chunk)
                 try await drain()
             }
+            try Task.checkCancellation()
             parser.finish()
             try await drain()
             do {

@@ -111,15 +111,18 @@ struct CLIResult {
     var stderr: String
 }
 
-/// Runs the built `commerce-etl` binary (it sits beside the test bundle) in `directory`.
-func runCLI(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CLIResult {
+/// The built `commerce-etl` binary; it sits beside the test bundle.
+func cliBinary() -> URL {
     let buildDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var binary = buildDir.appendingPathComponent("commerce-etl")
-    if !FileManager.default.fileExists(atPath: binary.path) {
-        binary = Fixtures.packageRoot.appendingPathComponent(".build/debug/commerce-etl")
-    }
+    let binary = buildDir.appendingPathComponent("commerce-etl")
+    if FileManager.default.fileExists(atPath: binary.path) { return binary }
+    return Fixtures.packageRoot.appendingPathComponent(".build/debug/commerce-etl")
+}
+
+/// Runs the CLI in `directory` and collects its output.
+func runCLI(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CLIResult {
     let process = Process()
-    process.executableURL = binary
+    process.executableURL = cliBinary()
     process.arguments = arguments
     process.currentDirectoryURL = directory
     var env = ProcessInfo.processInfo.environment
