@@ -46,9 +46,10 @@ struct Run: AsyncParsableCommand {
         logger.logLevel = verbose ? .info : .warning
         let runner = PipelineRunner(pipeline: pipeline, log: RunLog(logger: logger))
 
-        let task = Task { try await runner.run() }
+        // Ctrl-C cancels the run (which removes its temporary files) instead of killing the process.
         signal(SIGINT, SIG_IGN)
         let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let task = Task { try await runner.run() }
         interrupt.setEventHandler { task.cancel() }
         interrupt.resume()
         defer { interrupt.cancel() }
