@@ -132,6 +132,23 @@ extension Record {
         #expect(orders[2]["DateCreated"]?.flatText == "2024-03-02T08:00:00-05:00")
     }
 
+    @Test func recordedProductPageHasLanguagesAndVariations() throws {
+        let products = try sampleRecords("product-get-page-2.xml", .products)
+        #expect(products.count == 2)
+        let tee = products[0]
+        #expect(tee["ProductName"] == .string("Organic T-shirt, \"classic\" fit"))
+        #expect(tee.at("ProductName_translations.fr-fr") == .string("T-shirt bio, coupe « classique »"))
+        #expect(tee["ProductCopy"] == .string("<p>Soft & breathable</p>"))
+        #expect(tee.at("ProductPrices.1.ISO") == .string("EUR"))
+        #expect(tee["RestockDate"] == .date(CalendarDate(year: 2024, month: 4, day: 1)))
+        #expect(tee.at("Variations.0.Attributes.0.AttributeValue_translations.fr-fr") == .string("Bleu"))
+        #expect(tee.at("Variations.1.Attributes") == .array([]))
+        #expect(tee["DateCreated"]?.flatText == "2023-11-05T08:30:00+00:00")
+        #expect(products[1]["Variations"] == .array([]))
+        #expect(products[1]["ProductEAN"] == .null)
+        #expect(products[1]["DateModified"] == .null)
+    }
+
     @Test func chunkBoundariesDoNotChangeTheResult() throws {
         let bytes = Array(try Data(contentsOf: Fixtures.sample("order-get-page-2.xml")))
         let whole = try parseAurora(bytes, resource: .orders, chunkSize: bytes.count)
