@@ -54,9 +54,11 @@ public final class Diagnostics: @unchecked Sendable {
 
 /// The closest candidate by edit distance, when it is close enough to be a likely typo.
 func nearest(_ word: String, in candidates: [String]) -> String? {
-    let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
-    guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
-    return best.1 <= max(2, word.count / 3) ? best.0 : nil
+    let w = word.lowercased()
+    let scored = candidates.map { ($0, editDistance(w, $0.lowercased())) }
+    if let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, word.count / 3) { return best.0 }
+    // A shortened or lengthened key ("parent" for "parent_as").
+    return w.count >= 3 ? candidates.first { $0.lowercased().hasPrefix(w) || w.hasPrefix($0.lowercased()) } : nil
 }
 
 func editDistance(_ a: String, _ b: String) -> Int {
