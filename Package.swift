@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // Tests only: an independent CSV reader to check what the CSV load writes.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
@@ -27,19 +29,27 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .target(
+            name: "DemoStore",
+            dependencies: [
+                "CommerceETL",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .executableTarget(
             name: "commerce-etl",
             dependencies: [
-                "CommerceETL",
+                "CommerceETL", "DemoStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "CommerceETLTests",
             dependencies: [
-                "CommerceETL", "CSQLite", "CZlib", "commerce-etl",
+                "CommerceETL", "DemoStore", "CSQLite", "CZlib", "commerce-etl",
                 .product(name: "CSV", package: "CSV.swift"),
             ]
         ),

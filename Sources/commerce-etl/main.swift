@@ -2,6 +2,7 @@
 // 0 success, 1 the run failed, 2 bad usage or an invalid pipeline.
 import ArgumentParser
 import CommerceETL
+import DemoStore
 import Foundation
 import Logging
 
@@ -26,7 +27,7 @@ struct CommerceETLCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commerce-etl",
         abstract: "Export bulk data from e-commerce platform APIs with declarative pipelines.",
-        subcommands: [Run.self, Validate.self, Plan.self]
+        subcommands: [Run.self, Validate.self, Plan.self, DemoStoreCommand.self]
     )
 }
 
@@ -44,7 +45,7 @@ struct Run: AsyncParsableCommand {
         guard let pipeline = loadPipeline(pipeline) else { throw ExitCode(ExitStatus.invalid) }
         var logger = Logger(label: "commerce-etl")
         logger.logLevel = verbose ? .info : .warning
-        let runner = PipelineRunner(pipeline: pipeline, log: RunLog(logger: logger))
+        let runner = PipelineRunner(pipeline: pipeline, log: RunLog(logger: logger), storeLauncher: DemoStoreLauncher())
 
         // Ctrl-C cancels the run (which removes its temporary files) instead of killing the process.
         signal(SIGINT, SIG_IGN)
@@ -100,11 +101,70 @@ struct Plan: ParsableCommand {
     }
 }
 
+struct DemoStoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo-store",
+        abstract: "Run the built-in demo store (a simulated Aurora store) until Ctrl-C.")
+
+    @Option(help: "Port on 127.0.0.1 (0 for any free port).")
+    var port = 8080
+    @Option(help: "Orders to generate.")
+    var orders = 100_000
+    @Option(help: "Products to generate.")
+    var products = 20_000
+    @Option(help: "Seed: the same seed gives the same data, byte for byte.")
+    var seed: UInt64 = 7
+    @Option(help: "Added to every response, e.g. 50ms or 1s.")
+    var latency = "0ms"
+    @Option(help: "Faults per request, e.g. 500=0.05,503=0.05,429=0.05,slow=0.02,close=0.02,cut=0.02 or all=0.2.")
+    var faults = ""
+    @Option(help: "The AuthToken requests must carry (default: any non-empty token).")
+    var token: String?
+
+    func run() async throws {
+        guard let latency = parseDuration(latency) else {
+            printError("error: --latency must look like 50ms or 2s, found '\(latency)'")
+            throw ExitCode(ExitStatus.invalid)
+        }
+        let plan: FaultPlan
+        do { plan = faults.isEmpty ? FaultPlan() : try FaultPlan(parsing: faults) } catch {
+            printError("error: --faults: \(error)")
+            throw ExitCode(ExitStatus.invalid)
+        }
+        let config = DemoStoreConfig(orders: orders, products: products, seed: seed, latency: latency, faults: plan, token: token)
+        let server: DemoStoreServer
+        do { server = try await DemoStoreServer.start(config, port: port) } catch {
+            printError("error: \(error)")
+            throw ExitCode(ExitStatus.failed)
+        }
+        print("demo store: \(orders) orders, \(products) products, seed \(seed)")
+        print("Aurora XML API: \(server.xmlURL)")
+        print("press Ctrl-C to stop")
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let (stopped, finish) = AsyncStream<Void>.makeStream()
+        interrupt.setEventHandler { finish.finish() }
+        interrupt.resume()
+        for await _ in stopped {}
+        await server.stop()
+        print("stopped")
+    }
+}
+
+/// `50ms`, `2s`, `1.5s`.
+func parseDuration(_ text: String) -> Duration? {
+    if text.hasSuffix("ms"), let n = Double(text.dropLast(2)), n >= 0 { return .milliseconds(Int64(n)) }
+    if text.hasSuffix("s"), let n = Double(text.dropLast(1)), n >= 0 { return .milliseconds(Int64(n * 1000)) }
+    return nil
+}
+
 // Bad usage exits 2, as invalid pipelines do, rather than ArgumentParser's 64.
 do {
     var command = try CommerceETLCommand.parseAsRoot()
     if let run = command as? Run {
         try await run.run()
+    } else if let store = command as? DemoStoreCommand {
+        try await store.run()
     } else {
         try command.run()
     }

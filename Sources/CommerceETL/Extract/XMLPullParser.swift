@@ -289,12 +289,12 @@ public struct XMLPullParser {
 }
 
 extension String {
-    func trimmingXMLSpace() -> String {
+    public func trimmingXMLSpace() -> String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" || f == "\n" || f == "\r" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s.removeLast() }
         return String(s)
     }
 
-    var isXMLWhitespace: Bool { utf8.allSatisfy { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 } }
+    public var isXMLWhitespace: Bool { utf8.allSatisfy { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 } }
 }

@@ -63,6 +63,8 @@ public struct RunContext: Sendable {
     public var workingDirectory: String
     public var logger: RunLog
     public var directories = OutputDirectories()
+    /// Built-in demo stores, for connections whose URL is `demo`.
+    public var embeddedStores = EmbeddedStores(launcher: nil)
 }
 
 /// Wraps the thrown error of a stage with the stage id, for "stage 'orders': ..." messages.
@@ -98,6 +100,7 @@ public struct StageRegistry: Sendable {
     public static let standard: StageRegistry = {
         var r = StageRegistry()
         r.connections.append(("files", FilesConnection.parse))
+        r.connections.append(("aurora-xml", AuroraXMLConnection.parse))
 
         r.steps.append(("explode", ExplodeStep.parse))
         r.steps.append(("select", SelectStep.parse))

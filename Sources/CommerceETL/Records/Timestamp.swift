@@ -89,7 +89,7 @@ public enum DateParser {
     /// Accepts `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` and `YYYY-MM-DDTHH:MM:SS` with an optional
     /// fraction (dropped) and an optional `Z` or `±HH:MM`/`±HHMM` offset. All-zero dates are `.none`.
     /// Returns nil for anything else.
-    public static func parse(_ text: some StringProtocol) -> ParsedDate? {
+    public static func parse(_ text: some StringProtocol, zone: NaiveTimeZone = .utc) -> ParsedDate? {
         let b = Array(text.utf8)
         func num(_ from: Int, _ count: Int) -> Int? {
             guard from + count <= b.count else { return nil }
@@ -119,7 +119,9 @@ public enum DateParser {
             if i == start { return nil }
         }
         var offset = 0
+        var naive = true
         if i < b.count {
+            naive = false
             if b[i] == 90, i + 1 == b.count {
                 i += 1
             } else if b[i] == 43 || b[i] == 45 {
@@ -143,6 +145,7 @@ public enum DateParser {
         let date = CalendarDate(year: y, month: mo, day: d)
         guard date.isValid, h < 24, mi < 60, s < 61 else { return nil }
         let local = date.daysSinceEpoch * 86_400 + Int64(h * 3600 + mi * 60 + s)
+        if naive { offset = Int(zone.offset(forLocal: local)) }
         return .dateTime(Timestamp(epochSeconds: local - Int64(offset), offsetSeconds: Int32(offset)))
     }
 }
@@ -152,3 +155,41 @@ public enum DateParser {
 }
 
 @inline(__always) private func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+/// The zone of date-times that carry no offset ("2013-01-30 14:53:57"): UTC unless a connection
+/// says otherwise (`timezone: Europe/London` or `timezone: "+01:00"`).
+public enum NaiveTimeZone: Sendable {
+    case utc
+    case fixed(Int32)
+    case named(String)
+
+    /// Parses `UTC`, `+01:00`/`-0530`, or an IANA zone name; nil if unknown.
+    public init?(_ text: String) {
+        if text == "UTC" || text == "Z" {
+            self = .utc
+        } else if let first = text.first, first == "+" || first == "-" {
+            let digits = text.dropFirst().filter(\.isNumber)
+            guard digits.count == 4, let h = Int(digits.prefix(2)), let m = Int(digits.suffix(2)), h < 24, m < 60 else { return nil }
+            self = .fixed(Int32((h * 3600 + m * 60) * (first == "-" ? -1 : 1)))
+        } else if TimeZone(identifier: text) != nil {
+            self = .named(text)
+        } else {
+            return nil
+        }
+    }
+
+    /// The offset in force at a local wall time (seconds since the epoch as if it were UTC).
+    public func offset(forLocal local: Int64) -> Int32 {
+        switch self {
+        case .utc: return 0
+        case .fixed(let seconds): return seconds
+        case .named(let name):
+            guard let zone = TimeZone(identifier: name) else { return 0 }
+            // Two steps find the offset of the instant whose wall time is `local`.
+            let guess = zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(local)))
+            return Int32(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(local - Int64(guess)))))
+        }
+    }
+}
+
+import Foundation

@@ -28,11 +28,14 @@ public struct PipelineRunner: Sendable {
     public var pipeline: Pipeline
     public var log: RunLog
     public var workingDirectory: String
+    public var storeLauncher: (any EmbeddedStoreLauncher)?
 
-    public init(pipeline: Pipeline, log: RunLog, workingDirectory: String = FileManager.default.currentDirectoryPath) {
+    public init(pipeline: Pipeline, log: RunLog, workingDirectory: String = FileManager.default.currentDirectoryPath,
+                storeLauncher: (any EmbeddedStoreLauncher)? = nil) {
         self.pipeline = pipeline
         self.log = log
         self.workingDirectory = workingDirectory
+        self.storeLauncher = storeLauncher
     }
 
     private typealias Batch = [Record]
@@ -40,7 +43,20 @@ public struct PipelineRunner: Sendable {
     public func run() async throws -> RunReport {
         let started = ContinuousClock.now
         let runID = Self.makeRunID()
-        let context = RunContext(runID: runID, pipelineName: pipeline.name, workingDirectory: workingDirectory, logger: log)
+        let context = RunContext(runID: runID, pipelineName: pipeline.name, workingDirectory: workingDirectory, logger: log,
+                                 embeddedStores: EmbeddedStores(launcher: storeLauncher))
+        do {
+            let report = try await run(context: context, started: started)
+            await context.embeddedStores.stopAll()
+            return report
+        } catch {
+            await context.embeddedStores.stopAll()
+            throw error
+        }
+    }
+
+    private func run(context: RunContext, started: ContinuousClock.Instant) async throws -> RunReport {
+        let runID = context.runID
 
         // One channel per (producer, reader) edge.
         var inbox: [String: BoundedChannel<Batch>] = [:]

@@ -39,6 +39,7 @@ public struct AuroraXMLRecordReader {
 
     public let resource: Resource
     public let language: String?
+    public let zone: NaiveTimeZone
     private let schema: [String: AuroraFieldType]
     /// Element names from the document root, outside records.
     private var outer: [String] = []
@@ -52,9 +53,10 @@ public struct AuroraXMLRecordReader {
     public private(set) var errors: [(code: String?, severity: String?, message: String?)] = []
     private var currentError: (code: String?, severity: String?, message: String?)? = nil
 
-    public init(resource: Resource, language: String? = nil) {
+    public init(resource: Resource, language: String? = nil, zone: NaiveTimeZone = .utc) {
         self.resource = resource
         self.language = language
+        self.zone = zone
         schema = resource.schema
     }
 
@@ -191,7 +193,7 @@ public struct AuroraXMLRecordReader {
             default: throw fail("1 or 0")
             }
         case .date, .dateTime:
-            switch DateParser.parse(text) {
+            switch DateParser.parse(text, zone: zone) {
             case .none?: return .null
             case .date(let d)?: return .date(d)
             case .dateTime(let t)?: return .dateTime(t)

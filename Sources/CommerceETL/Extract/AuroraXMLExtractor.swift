@@ -1,0 +1,154 @@
+// Fetches every page of one Order Get or Product Get and emits the records in page order.
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+struct AuroraXMLExtractor: Extractor {
+    var connection: AuroraXMLConnection
+    var request: AuroraXMLGetRequest
+
+    private struct Page: Sendable {
+        var records: [Record]
+        var token: String?
+    }
+
+    func run(_ output: RecordEmitter, context: RunContext) async throws {
+        var endpoint = connection.url
+        if EmbeddedStores.isDemo(endpoint) {
+            endpoint = try await context.embeddedStores.store(for: endpoint).auroraXMLURL
+        }
+        let timeout = TimeAmount.seconds(Int64(connection.timeout))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton,
+                                configuration: .init(timeout: .init(connect: timeout, read: timeout)))
+        do {
+            try await fetchAll(endpoint: endpoint, client: client, output: output, log: context.logger)
+            try await client.shutdown()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private func fetchAll(endpoint: String, client: HTTPClient, output: RecordEmitter, log: RunLog) async throws {
+        let limiter = connection.rateLimit.map { RateLimiter(perSecond: $0) }
+        let policy = RetryPolicy(retries: connection.retries)
+        let fetcher = PageFetcher(endpoint: endpoint, client: client, connection: connection, request: request, limiter: limiter)
+
+        let first = try await policy.run("page 1", log: log) { try await fetcher.fetch(page: 1, pagingToken: nil) }
+        if first.records.isEmpty { return }
+        for record in first.records { try await output.emit(record) }
+        guard let token = first.token else {
+            throw ETLError("page 1: the answer carried no paging token, so further pages cannot be read consistently")
+        }
+
+        // Pages 2, 3, ... with the token, up to `concurrency` in flight, emitted in order.
+        try await withThrowingTaskGroup(of: (Int, [Record]).self) { group in
+            var nextToRequest = 2
+            var nextToEmit = 2
+            var inFlight = 0
+            var finished = false
+            var ready: [Int: [Record]] = [:]
+            func launch() {
+                while !finished, inFlight < connection.concurrency {
+                    let page = nextToRequest
+                    nextToRequest += 1
+                    inFlight += 1
+                    group.addTask {
+                        let result = try await policy.run("page \(page)", log: log) { try await fetcher.fetch(page: page, pagingToken: token) }
+                        return (page, result.records)
+                    }
+                }
+            }
+            launch()
+            while !finished, let (page, records) = try await group.next() {
+                inFlight -= 1
+                ready[page] = records
+                while let records = ready.removeValue(forKey: nextToEmit) {
+                    if records.isEmpty {
+                        finished = true
+                        break
+                    }
+                    for record in records { try await output.emit(record) }
+                    nextToEmit += 1
+                }
+                launch()
+            }
+            // Pages past the end are not needed.
+            group.cancelAll()
+        }
+    }
+}
+
+/// Fetches and parses one page; failures are classified for `RetryPolicy`.
+private struct PageFetcher: Sendable {
+    var endpoint: String
+    var client: HTTPClient
+    var connection: AuroraXMLConnection
+    var request: AuroraXMLGetRequest
+    var limiter: RateLimiter?
+
+    func fetch(page: Int, pagingToken: String?) async throws -> (records: [Record], token: String?) {
+        try await limiter?.acquire()
+        var http = HTTPClientRequest(url: endpoint)
+        http.method = .POST
+        http.headers.add(name: "Content-Type", value: "application/xml; charset=utf-8")
+        http.body = .bytes(ByteBuffer(string: request.envelope(token: connection.token, page: page, pagingToken: pagingToken)))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(http, timeout: .seconds(Int64(connection.timeout)))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw FetchError.transient("cannot reach \(endpoint): \(Self.describe(error))")
+        }
+        let status = response.status.code
+        guard status == 200 else {
+            let body = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
+            let detail = body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)
+            let message = "HTTP \(status) from \(endpoint)\(detail.isEmpty ? "" : ": \(detail)")"
+            if status == 429 || status >= 500 {
+                let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init).map { Duration.seconds($0) }
+                throw FetchError.transient(message, retryAfter: retryAfter)
+            }
+            throw FetchError.permanent(message)
+        }
+        var parser = XMLPullParser()
+        var reader = AuroraXMLRecordReader(resource: request.resource, language: request.language, zone: connection.timezone)
+        var records: [Record] = []
+        records.reserveCapacity(request.pageSize)
+        do {
+            for try await buffer in response.body {
+                parser.feed(buffer.readableBytesView)
+                while let event = try parser.next() {
+                    if let record = try reader.consume(event) { records.append(record) }
+                }
+            }
+            parser.finish()
+            while let event = try parser.next() {
+                if let record = try reader.consume(event) { records.append(record) }
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let e as XMLSyntaxError {
+            throw FetchError.transient("malformed answer at \(e.line):\(e.column): \(e.message)")
+        } catch let e as AuroraXMLRecordReader.Failure {
+            throw FetchError.transient("bad answer at \(e.line):\(e.column): \(e.message)")
+        } catch {
+            throw FetchError.transient("the answer broke off: \(Self.describe(error))")
+        }
+        do {
+            try reader.finish(line: parser.currentLine, column: parser.currentColumn)
+        } catch {
+            if let ack = reader.ack, ack != "OK", ack != "Warning" {
+                throw FetchError.permanent(error.message)
+            }
+            throw FetchError.transient("the answer ends early at \(error.line):\(error.column): \(error.message)")
+        }
+        return (records, reader.pagingToken)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        String(describing: error).replacingOccurrences(of: "\n", with: " ")
+    }
+}

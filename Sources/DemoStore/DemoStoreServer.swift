@@ -1,0 +1,131 @@
+// The demo store's HTTP server (Hummingbird), bound to 127.0.0.1. It serves the Aurora XML API
+// at `POST /ajax/Ajax_API/processRequestXml` (the path the documents' responses name in
+// `RequestDetails/URL`), adding the configured latency and faults.
+import CommerceETL
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+public final class DemoStoreServer: Sendable {
+    public static let xmlPath = "/ajax/Ajax_API/processRequestXml"
+
+    public let state: StoreState
+    public let port: Int
+    private let task: Task<Void, any Error>
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var xmlURL: String { baseURL + Self.xmlPath }
+
+    private init(state: StoreState, port: Int, task: Task<Void, any Error>) {
+        self.state = state
+        self.port = port
+        self.task = task
+    }
+
+    /// Starts a store on `port` (0: any free port) and returns once it accepts connections.
+    public static func start(_ config: DemoStoreConfig, port: Int = 0, logger: Logger? = nil) async throws -> DemoStoreServer {
+        let state = StoreState(config: config)
+        let api = XMLAPI(state: state)
+        let router = Router()
+        router.post(RouterPath(xmlPath)) { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 16 << 20)
+            let bytes = Array(body.readableBytesView)
+            return try await answer(bytes, api: api, state: state)
+        }
+        var quiet = logger ?? Logger(label: "demo-store")
+        // Cancelling the server to stop it makes Hummingbird log the cancellation as errors; they are not.
+        if logger == nil { quiet.logLevel = .critical }
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let app = Application(router: router,
+                              configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "commerce-etl-demo-store"),
+                              onServerRunning: { channel in
+                                  continuation.yield(channel.localAddress?.port ?? 0)
+                                  continuation.finish()
+                              },
+                              logger: quiet)
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        var iterator = stream.makeAsyncIterator()
+        guard let bound = await iterator.next(), bound > 0 else {
+            task.cancel()
+            _ = try? await task.value
+            throw DemoStoreError("the demo store could not listen on 127.0.0.1:\(port)")
+        }
+        return DemoStoreServer(state: state, port: bound, task: task)
+    }
+
+    /// Stops accepting requests and waits for the server to shut down.
+    public func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+
+    private static func answer(_ body: [UInt8], api: XMLAPI, state: StoreState) async throws -> Response {
+        let config = state.config
+        if config.latency > .zero { try await Task.sleep(for: config.latency) }
+        let hash = fnv1a(body)
+        let fault = config.faults.draw(seed: config.seed, requestHash: hash, attempt: state.attempt(hash))
+        let headers: HTTPFields = [.contentType: "application/xml; charset=utf-8"]
+        switch fault {
+        case .status500?: return Response(status: .internalServerError, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "internal error")))
+        case .status503?: return Response(status: .serviceUnavailable, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "try later")))
+        case .status429?:
+            var h = headers
+            h[.retryAfter] = "1"
+            return Response(status: .tooManyRequests, headers: h, body: .init(byteBuffer: ByteBuffer(string: "slow down")))
+        case .slow?: try await Task.sleep(for: .seconds(1))
+        default: break
+        }
+        let bytes = api.respond(to: body)
+        switch fault {
+        case .cut?:
+            // Cut inside an element's text, well before the end, and say the body is complete.
+            let cut = max(1, Int(mix(config.seed, 5, hash) % UInt64(max(1, bytes.count - 40))))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes[..<cut])))
+        case .close?:
+            let half = bytes.count / 2
+            return Response(status: .ok, headers: headers, body: ResponseBody(contentLength: bytes.count) { writer in
+                try await writer.write(ByteBuffer(bytes: bytes[..<half]))
+                throw DemoStoreError("connection closed mid-body (injected fault)")
+            })
+        default:
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+    }
+
+    private static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in bytes {
+            h ^= UInt64(b)
+            h &*= 0x100_0000_01B3
+        }
+        return h
+    }
+}
+
+/// Starts embedded demo stores for pipelines whose connection URL is `demo` or
+/// `demo:?orders=N&products=M&seed=S&latency=MS&faults=SPEC`.
+public struct DemoStoreLauncher: EmbeddedStoreLauncher {
+    public init() {}
+
+    public func start(options: [String: String]) async throws -> EmbeddedStore {
+        var config = DemoStoreConfig()
+        for (key, value) in options {
+            switch key {
+            case "orders": config.orders = try Self.count(key, value)
+            case "products": config.products = try Self.count(key, value)
+            case "seed": config.seed = UInt64(try Self.count(key, value))
+            case "latency": config.latency = .milliseconds(try Self.count(key, value))
+            case "faults": config.faults = try FaultPlan(parsing: value)
+            default: throw DemoStoreError("unknown demo store option '\(key)'; options are orders, products, seed, latency (ms), faults")
+            }
+        }
+        let server = try await DemoStoreServer.start(config)
+        return EmbeddedStore(auroraXMLURL: server.xmlURL, stop: { await server.stop() })
+    }
+
+    private static func count(_ key: String, _ value: String) throws -> Int {
+        guard let n = Int(value), n >= 0 else { throw DemoStoreError("demo store option \(key) must be a whole number, found '\(value)'") }
+        return n
+    }
+}

@@ -1,0 +1,93 @@
+// The demo store's changing state: its clock, the records changed since generation, paging
+// snapshots, and how often each request was seen (for fault injection).
+import Synchronization
+
+struct Snapshot: Sendable {
+    var resource: XMLAPI.Resource
+    var detailLevel: String
+    /// Matching record indices, in the API's order (orders by date placed, products by date modified).
+    var indices: [Int]
+    var orderVersions: [Int: StoreState.Change]
+    var productVersions: [Int: StoreState.Change]
+}
+
+public final class StoreState: Sendable {
+    struct Change: Sendable {
+        var version: Int
+        var modified: Int64
+    }
+
+    private struct Data {
+        var clock: Int64
+        var orders: [Int: Change] = [:]
+        var products: [Int: Change] = [:]
+        var snapshots: [String: Snapshot] = [:]
+        var seen: [UInt64: Int] = [:]
+        var tokens: UInt64 = 0
+    }
+
+    let config: DemoStoreConfig
+    private let data: Mutex<Data>
+
+    init(config: DemoStoreConfig) {
+        self.config = config
+        data = Mutex(Data(clock: config.epoch))
+    }
+
+    var now: Int64 { data.withLock { $0.clock } }
+
+    /// Changes an order (its status moves on and it counts as modified now). Returns the new header.
+    @discardableResult
+    public func changeOrder(index: Int) -> Int64 {
+        data.withLock { d in
+            d.clock += 1
+            let version = (d.orders[index]?.version ?? 0) + 1
+            d.orders[index] = Change(version: version, modified: d.clock)
+            return d.clock
+        }
+    }
+
+    /// Changes a product (its name gains a version suffix and it counts as modified now).
+    @discardableResult
+    public func changeProduct(index: Int) -> Int64 {
+        data.withLock { d in
+            d.clock += 1
+            let version = (d.products[index]?.version ?? 0) + 1
+            d.products[index] = Change(version: version, modified: d.clock)
+            return d.clock
+        }
+    }
+
+    func orderHeader(_ index: Int, versions: [Int: Change]? = nil) -> OrderHeader {
+        let change = versions.map { $0[index] } ?? data.withLock { $0.orders[index] }
+        return OrderGenerator.header(index: index, config: config, version: change?.version ?? 0, modifiedOverride: change?.modified)
+    }
+
+    func productHeader(_ index: Int, versions: [Int: Change]? = nil) -> ProductHeader {
+        let change = versions.map { $0[index] } ?? data.withLock { $0.products[index] }
+        return ProductGenerator.header(index: index, config: config, version: change?.version ?? 0, modifiedOverride: change?.modified)
+    }
+
+    var orderChanges: [Int: Change] { data.withLock { $0.orders } }
+    var productChanges: [Int: Change] { data.withLock { $0.products } }
+
+    func store(_ snapshot: Snapshot) -> String {
+        data.withLock { d in
+            d.tokens += 1
+            let token = String(mix(config.seed, 7, d.tokens), radix: 16) + String(d.tokens, radix: 16)
+            d.snapshots[token] = snapshot
+            return token
+        }
+    }
+
+    func snapshot(_ token: String) -> Snapshot? { data.withLock { $0.snapshots[token] } }
+
+    /// How many times this exact request was seen before.
+    func attempt(_ hash: UInt64) -> Int {
+        data.withLock { d in
+            let n = d.seen[hash, default: 0]
+            d.seen[hash] = n + 1
+            return n
+        }
+    }
+}
