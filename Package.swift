@@ -51,6 +51,7 @@ let package = Package(
             dependencies: [
                 "CommerceETL", "DemoStore", "CSQLite", "CZlib", "commerce-etl",
                 .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
     ]

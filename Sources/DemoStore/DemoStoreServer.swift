@@ -62,6 +62,8 @@ public final class DemoStoreServer: Sendable {
 
     private static func answer(_ body: [UInt8], api: XMLAPI, state: StoreState) async throws -> Response {
         let config = state.config
+        state.begin()
+        defer { state.end() }
         if config.latency > .zero { try await Task.sleep(for: config.latency) }
         let hash = fnv1a(body)
         let fault = config.faults.draw(seed: config.seed, requestHash: hash, attempt: state.attempt(hash))

@@ -24,6 +24,9 @@ public final class StoreState: Sendable {
         var snapshots: [String: Snapshot] = [:]
         var seen: [UInt64: Int] = [:]
         var tokens: UInt64 = 0
+        var inFlight = 0
+        var maxInFlight = 0
+        var requests = 0
     }
 
     let config: DemoStoreConfig
@@ -81,6 +84,22 @@ public final class StoreState: Sendable {
     }
 
     func snapshot(_ token: String) -> Snapshot? { data.withLock { $0.snapshots[token] } }
+
+    /// Counts a request in; the most seen at once shows whether a client pages concurrently.
+    func begin() {
+        data.withLock { d in
+            d.inFlight += 1
+            d.requests += 1
+            d.maxInFlight = max(d.maxInFlight, d.inFlight)
+        }
+    }
+
+    func end() { data.withLock { $0.inFlight -= 1 } }
+
+    /// The most requests that were being answered at the same time.
+    public var maxConcurrentRequests: Int { data.withLock { $0.maxInFlight } }
+    /// Requests answered (or failed) so far.
+    public var requestCount: Int { data.withLock { $0.requests } }
 
     /// How many times this exact request was seen before.
     func attempt(_ hash: UInt64) -> Int {
