@@ -131,3 +131,12 @@ public struct DemoStoreLauncher: EmbeddedStoreLauncher {
         return n
     }
 }
+
+/// The demo store's XML API without HTTP, for benchmarks that need answers already in memory.
+public struct DemoStoreXMLAPI: Sendable {
+    private let api: XMLAPI
+
+    public init(_ config: DemoStoreConfig) { api = XMLAPI(state: StoreState(config: config)) }
+
+    public func respond(to request: [UInt8]) -> [UInt8] { api.respond(to: request) }
+}

@@ -27,7 +27,7 @@ struct CommerceETLCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commerce-etl",
         abstract: "Export bulk data from e-commerce platform APIs with declarative pipelines.",
-        subcommands: [Run.self, Validate.self, Plan.self, DemoStoreCommand.self]
+        subcommands: [Run.self, Validate.self, Plan.self, DemoStoreCommand.self, BenchCommand.self]
     )
 }
 
@@ -165,6 +165,8 @@ do {
         try await run.run()
     } else if let store = command as? DemoStoreCommand {
         try await store.run()
+    } else if let bench = command as? BenchCommand {
+        try await bench.run()
     } else {
         try command.run()
     }

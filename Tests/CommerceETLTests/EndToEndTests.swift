@@ -176,6 +176,38 @@ import Testing
         #expect(Fixtures.files(in: dir) == ["live.xml", "p.yml"])
     }
 
+    @Test func ordersExportRunsAgainstTheBuiltInDemoStore() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try runCLI(["run", "pipelines/orders-export.yml"], in: dir, environment: ["AURORA_XML_URL": "demo:?orders=700&products=50&seed=2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.isEmpty)
+        let text = String(decoding: try gunzip(dir.appendingPathComponent("out/orders-export/orders.ndjson.gz")), as: UTF8.self)
+        let orders = try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(orders.map { $0["OrderID"] as! Int } == Array(1_000_000..<1_000_700))
+        let lineCount = orders.reduce(0) { $0 + (($1["Items"] as? [Any])?.count ?? 0) }
+        let db = dir.appendingPathComponent("out/orders-export/orders.sqlite").path
+        #expect(try sqliteRows(db, "SELECT count(*), count(DISTINCT order_id) FROM order_lines") == [[String(lineCount), String(orders.filter { !(($0["Items"] as? [Any])?.isEmpty ?? true) }.count)]])
+        let csv = try String(contentsOf: dir.appendingPathComponent("out/orders-export/order-lines.csv"), encoding: .utf8)
+        #expect(csv.hasPrefix("order_id,created,status,charged_currency,currency,exchange_rate,line,sku,ean,quantity,price,discount,tax,line_status\n"))
+        // Leading zeros survive: some generated EANs start with 00.
+        #expect(try sqliteRows(db, "SELECT count(*) > 0 FROM order_lines WHERE ean LIKE '00%'") == [["1"]])
+    }
+
+    @Test func nightlyCatalogRunsAgainstTheBuiltInDemoStore() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try runCLI(["run", "pipelines/nightly-catalog.yml"], in: dir, environment: ["AURORA_XML_URL": "demo:?orders=10&products=300&seed=2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let db = dir.appendingPathComponent("out/nightly-catalog/catalog.sqlite").path
+        let text = String(decoding: try gunzip(dir.appendingPathComponent("out/nightly-catalog/products.ndjson.gz")), as: UTF8.self)
+        let products = try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(Set(products.map { $0["ProductID"] as! Int }) == Set(1...300))
+        let variations = products.reduce(0) { $0 + (($1["Variations"] as? [Any])?.count ?? 0) }
+        #expect(try sqliteRows(db, "SELECT count(*), count(DISTINCT variation_id) FROM variants") == [[String(variations), String(variations)]])
+        #expect(try sqliteRows(db, "SELECT max(n) >= 40 FROM (SELECT count(*) AS n FROM variants GROUP BY product_id)") == [["1"]])
+    }
+
     @Test func planShowsTheGraphAndTargets() throws {
         let r = try runCLI(["plan", "pipelines/seed-examples.yml"], in: Fixtures.packageRoot)
         #expect(r.status == 0)

@@ -17,7 +17,7 @@ public struct AuroraXMLRecordReader {
     public enum Resource: String, Sendable, CaseIterable {
         case orders, products
         var element: String { self == .orders ? "Order" : "Product" }
-        var schema: [String: AuroraFieldType] { self == .orders ? AuroraXMLSchema.order : AuroraXMLSchema.product }
+        var schema: SchemaNode { self == .orders ? AuroraXMLSchema.orderTree : AuroraXMLSchema.productTree }
     }
 
     private struct Child {
@@ -28,7 +28,8 @@ public struct AuroraXMLRecordReader {
 
     private struct Frame {
         var name: String
-        var path: String
+        /// This element's entry in the schema, if the documents describe it.
+        var node: SchemaNode?
         var line: Int
         var column: Int
         var language: String?
@@ -40,7 +41,7 @@ public struct AuroraXMLRecordReader {
     public let resource: Resource
     public let language: String?
     public let zone: NaiveTimeZone
-    private let schema: [String: AuroraFieldType]
+    private let schema: SchemaNode
     /// Element names from the document root, outside records.
     private var outer: [String] = []
     private var outerText = ""
@@ -73,9 +74,8 @@ public struct AuroraXMLRecordReader {
         case .start(let name, let attributes, _):
             if !frames.isEmpty {
                 frames[frames.count - 1].hasChildElements = true
-                let parent = frames[frames.count - 1]
-                let path = frames.count == 1 ? name : parent.path + "." + name
-                frames.append(Frame(name: name, path: path, line: event.line, column: event.column,
+                let node = frames[frames.count - 1].node?.children[name]
+                frames.append(Frame(name: name, node: node, line: event.line, column: event.column,
                                     language: attributes.first { $0.0 == "language" }?.1))
                 return nil
             }
@@ -91,7 +91,7 @@ public struct AuroraXMLRecordReader {
             outerText = ""
             if outer.count == 5, outer[1] == "Responses", outer[2] == "Response", outer[3] == "Data", name == resource.element {
                 outer.removeLast()
-                frames.append(Frame(name: name, path: "", line: event.line, column: event.column))
+                frames.append(Frame(name: name, node: schema, line: event.line, column: event.column))
             }
             if outer.count == 5, outer[3] == "Errors", name == "Error" { currentError = (nil, nil, nil) }
             return nil
@@ -99,7 +99,8 @@ public struct AuroraXMLRecordReader {
         case .text(let text, _):
             if frames.isEmpty {
                 outerText += text
-            } else {
+            } else if !(frames[frames.count - 1].hasChildElements && text.isXMLWhitespace) {
+                // Indentation between child elements is not content.
                 frames[frames.count - 1].text += text
             }
             return nil
@@ -160,15 +161,20 @@ public struct AuroraXMLRecordReader {
         }
     }
 
+    /// The dotted path of `frame` below the record (for messages), e.g. `Items.Item.Price`.
+    private func path(of frame: Frame) -> String {
+        (frames.dropFirst().map(\.name) + [frame.name]).joined(separator: ".")
+    }
+
     private func value(of frame: Frame) throws(Failure) -> Value {
-        let type = schema[frame.path]
+        let type = frame.node?.type
         if frame.hasChildElements {
             if type == .list { return .array(frame.children.map(\.value)) }
             return .object(Record(try object(from: frame.children, hasText: frame.text)))
         }
         if type == .list {
             guard frame.text.isXMLWhitespace else {
-                throw Failure(line: frame.line, column: frame.column, message: "\(frame.path) is a list but holds text \"\(frame.text)\"")
+                throw Failure(line: frame.line, column: frame.column, message: "\(path(of: frame)) is a list but holds text \"\(frame.text)\"")
             }
             return .array([])
         }
@@ -177,7 +183,7 @@ public struct AuroraXMLRecordReader {
         let text = frame.text.trimmingXMLSpace()
         if text.isEmpty { return .null }
         func fail(_ expected: String) -> Failure {
-            Failure(line: frame.line, column: frame.column, message: "\(frame.path) must be \(expected) (its type in the API document), found \"\(text)\"")
+            Failure(line: frame.line, column: frame.column, message: "\(path(of: frame)) must be \(expected) (its type in the API document), found \"\(text)\"")
         }
         switch type {
         case .integer:
@@ -205,6 +211,23 @@ public struct AuroraXMLRecordReader {
     }
 
     private func object(from children: [Child], hasText text: String) throws(Failure) -> OrderedDictionary<String, Value> {
+        // Most objects have no repeated child: build them directly.
+        var fields = OrderedDictionary<String, Value>(minimumCapacity: children.count + 1)
+        var repeated = false
+        for child in children {
+            if fields.updateValue(child.value, forKey: child.name) != nil {
+                repeated = true
+                break
+            }
+        }
+        if !repeated {
+            if !text.isXMLWhitespace { fields["_text"] = .string(text.trimmingXMLSpace()) }
+            return fields
+        }
+        return groupedObject(from: children, hasText: text)
+    }
+
+    private func groupedObject(from children: [Child], hasText text: String) -> OrderedDictionary<String, Value> {
         var groups = OrderedDictionary<String, [Child]>()
         for child in children { groups[child.name, default: []].append(child) }
         var fields = OrderedDictionary<String, Value>()

@@ -9,7 +9,40 @@ public enum AuroraFieldType: Sendable {
     case integer, decimal, string, bool, dateTime, date, list
 }
 
+/// The schema as a tree keyed by element name, so the reader finds a field's type from its
+/// parent's node without building the dotted path of every element.
+final class SchemaNode: Sendable {
+    let type: AuroraFieldType?
+    let children: [String: SchemaNode]
+
+    init(type: AuroraFieldType?, children: [String: SchemaNode]) {
+        self.type = type
+        self.children = children
+    }
+
+    static func tree(_ flat: [String: AuroraFieldType]) -> SchemaNode {
+        func build(_ prefix: [Substring], type: AuroraFieldType?) -> SchemaNode {
+            var names: Set<Substring> = []
+            for key in flat.keys {
+                let parts = key.split(separator: ".")
+                if parts.count == prefix.count + 1, Array(parts.prefix(prefix.count)) == prefix { names.insert(parts[prefix.count]) }
+                if parts.count > prefix.count + 1, Array(parts.prefix(prefix.count)) == prefix { names.insert(parts[prefix.count]) }
+            }
+            var children: [String: SchemaNode] = [:]
+            for name in names {
+                let path = prefix + [name]
+                children[String(name)] = build(path, type: flat[path.joined(separator: ".")])
+            }
+            return SchemaNode(type: type, children: children)
+        }
+        return build([], type: nil)
+    }
+}
+
 public enum AuroraXMLSchema {
+    static let orderTree = SchemaNode.tree(order)
+    static let productTree = SchemaNode.tree(product)
+
     public static let order: [String: AuroraFieldType] = [
         "OrderID": .integer,
         "CustomerID": .integer,

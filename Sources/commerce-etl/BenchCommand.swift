@@ -1,0 +1,116 @@
+// `commerce-etl bench`: throughput and memory figures for Order Get (DetailLevel Full).
+// Run it with a release build: swift run -c release commerce-etl bench
+import ArgumentParser
+import CommerceETL
+import DemoStore
+import Foundation
+import Logging
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure XML parsing alone and a whole export from the demo store (use a release build).")
+
+    @Option(help: "Orders in the demo store for the end-to-end run.")
+    var orders = 100_000
+    @Option(help: "Orders rendered into memory for the parse-only figure.")
+    var parseOrders = 20_000
+    @Option(help: "Latency added to every demo store response, e.g. 50ms.")
+    var latency = "0ms"
+    @Option(help: "Pages in flight.")
+    var concurrency = 4
+    @Option(help: "Orders per page.")
+    var pageSize = 200
+    @Flag(help: "Skip the parse-only measurement.")
+    var skipParse = false
+
+    func run() async throws {
+        guard let latency = parseDuration(latency) else {
+            printError("error: --latency must look like 50ms or 2s")
+            throw ExitCode(ExitStatus.invalid)
+        }
+        // End to end first, so the parse-only data held in memory does not count in its peak.
+        try await endToEnd(latency: latency)
+        if !skipParse { parseOnly() }
+    }
+
+    private func endToEnd(latency: Duration) async throws {
+        let server = try await DemoStoreServer.start(DemoStoreConfig(orders: orders, products: 1000, seed: 7, latency: latency))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-etl-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let yaml = """
+            version: 1
+            name: bench
+            connections:
+              store: { type: aurora-xml, url: "\(server.xmlURL)", token: bench, concurrency: \(concurrency) }
+            extract:
+              orders: { connection: store, resource: orders, detail_level: Full, page_size: \(pageSize) }
+            load:
+              archive: { input: orders, ndjson_gz: { path: orders.ndjson.gz, level: 1 } }
+            """
+        let outcome = PipelineLoader.load(yaml: yaml, file: "bench.yml", environment: [:])
+        guard let pipeline = outcome.pipeline else { throw ETLError("bench pipeline invalid: \(outcome.diagnostics)") }
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let started = ContinuousClock.now
+        let report = try await PipelineRunner(pipeline: pipeline, log: RunLog(logger: logger), workingDirectory: dir.path).run()
+        let seconds = (ContinuousClock.now - started).doubleSeconds
+        await server.stop()
+        let count = report.stages.first { $0.id == "orders" }?.recordsOut ?? 0
+        let pages = (count + pageSize - 1) / pageSize + 1   // and the empty page that ends it
+        print("end to end (demo store over loopback -> records -> NDJSON.gz), \(count) orders, \(pages) pages of \(pageSize), concurrency \(concurrency):")
+        print("  \(String(format: "%.2f", seconds)) s, \(Int(Double(count) / seconds)) orders/s, peak RSS \(peakRSSMegabytes()) MB")
+        if latency > .zero {
+            let floor = Double(pages) * latency.doubleSeconds / Double(concurrency)
+            print("  latency \(latency) per response: pages x latency / concurrency = \(String(format: "%.2f", floor)) s; "
+                  + "measured / that = \(String(format: "%.2f", seconds / floor)) (target at most 1.5)")
+        }
+    }
+
+    private func parseOnly() {
+        let api = DemoStoreXMLAPI(DemoStoreConfig(orders: parseOrders, products: 100, seed: 7))
+        var pages: [[UInt8]] = []
+        var page = 1
+        var token: String? = nil
+        while true {
+            let paging = (token.map { "<Token>\($0)</Token>" } ?? "") + "<Limit>\(pageSize)</Limit><Page>\(page)</Page>"
+            let request = "<AuroraRequestEnvelope><Header><AuthToken>bench</AuthToken></Header><Requests><Request><Order><Get><DetailLevel>Full</DetailLevel><Paging>\(paging)</Paging></Get></Order></Request></Requests></AuroraRequestEnvelope>"
+            let bytes = api.respond(to: Array(request.utf8))
+            guard bytes.count > 1200 else { break }   // the empty page
+            if token == nil, let range = String(decoding: bytes.prefix(2000), as: UTF8.self).range(of: #"(?<=<Token>)[0-9a-f]+"#, options: .regularExpression) {
+                token = String(String(decoding: bytes.prefix(2000), as: UTF8.self)[range])
+            }
+            pages.append(bytes)
+            page += 1
+        }
+        let total = pages.reduce(0) { $0 + $1.count }
+        var records = 0
+        let started = ContinuousClock.now
+        for bytes in pages {
+            var parser = XMLPullParser()
+            var reader = AuroraXMLRecordReader(resource: .orders)
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + 65_536)
+                parser.feed(bytes[offset..<end])
+                offset = end
+                while let event = try? parser.next() { if (try? reader.consume(event)) != nil { records += 1 } }
+            }
+        }
+        let seconds = (ContinuousClock.now - started).doubleSeconds
+        print("XML parsing alone (bytes in memory, one core), \(records) orders, \(total / 1_000_000) MB:")
+        print("  \(String(format: "%.2f", seconds)) s, \(Int(Double(records) / seconds)) orders/s, \(String(format: "%.1f", Double(total) / 1e6 / seconds)) MB/s")
+    }
+
+    private func peakRSSMegabytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return -1 }
+        return kb / 1024
+    }
+}
+
+extension Duration {
+    var doubleSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
