@@ -6,7 +6,7 @@ struct Snapshot: Sendable {
     var resource: XMLAPI.Resource
     var detailLevel: String
     /// Matching record indices, in the API's order (orders by date placed, products by date modified).
-    var indices: [Int]
+    var indices: IndexList
     var orderVersions: [Int: StoreState.Change]
     var productVersions: [Int: StoreState.Change]
 }
@@ -107,6 +107,45 @@ public final class StoreState: Sendable {
             let n = d.seen[hash, default: 0]
             d.seen[hash] = n + 1
             return n
+        }
+    }
+}
+
+/// Record indices of a snapshot: a plain range when nothing was filtered out, so a snapshot of
+/// every order costs nothing however many orders there are.
+enum IndexList: Sendable {
+    case range(Range<Int>)
+    case list([Int32])
+
+    init() { self = .range(0..<0) }
+
+    /// Adds the next matching index (indices arrive in increasing order, except for products,
+    /// which are collected and sorted first). Stays a range while the matches are 0, 1, 2, ...
+    mutating func append(_ index: Int) {
+        switch self {
+        case .range(let r) where r.upperBound == index: self = .range(r.lowerBound..<(index + 1))
+        case .range(let r):
+            var list = r.map(Int32.init)
+            list.append(Int32(index))
+            self = .list(list)
+        case .list(var l):
+            self = .range(0..<0)   // drop the reference so the append does not copy
+            l.append(Int32(index))
+            self = .list(l)
+        }
+    }
+
+    var count: Int {
+        switch self {
+        case .range(let r): r.count
+        case .list(let l): l.count
+        }
+    }
+
+    func slice(_ bounds: Range<Int>) -> [Int] {
+        switch self {
+        case .range(let r): Array(r[(r.lowerBound + bounds.lowerBound)..<(r.lowerBound + bounds.upperBound)])
+        case .list(let l): l[bounds].map(Int.init)
         }
     }
 }

@@ -112,7 +112,7 @@ struct XMLAPI: Sendable {
         var resource: Resource
         var token: String
         var detailLevel: String
-        var indices: ArraySlice<Int>
+        var indices: [Int]
         var snapshot: Snapshot
     }
 
@@ -155,7 +155,7 @@ struct XMLAPI: Sendable {
         }
         let start = min(snapshot.indices.count, (page - 1) * limit)
         let end = min(snapshot.indices.count, start + limit)
-        return Page(resource: resource, token: token, detailLevel: snapshot.detailLevel, indices: snapshot.indices[start..<end], snapshot: snapshot)
+        return Page(resource: resource, token: token, detailLevel: snapshot.detailLevel, indices: snapshot.indices.slice(start..<end), snapshot: snapshot)
     }
 
     private func positive(_ node: XMLNode?, default fallback: Int, max: Int) throws -> Int {
@@ -175,7 +175,7 @@ struct XMLAPI: Sendable {
         let dates = try DateWindow(method, now: state.now)
         let cap = try method.child("Limit").map { try positive($0, default: 0, max: Int.max) }
         let orderChanges = state.orderChanges, productChanges = state.productChanges
-        var indices: [Int] = []
+        var indices = IndexList()
         switch resource {
         case .orders:
             let filter = try OrderFilter(method)
@@ -192,8 +192,7 @@ struct XMLAPI: Sendable {
                 if dates.matches(created: h.created, modified: h.modified), filter.matches(h) { matches.append((h.modified, i)) }
             }
             // Products come ordered by the date they were last modified.
-            indices = matches.sorted { $0 < $1 }.map(\.1)
-            if let cap { indices = Array(indices.prefix(cap)) }
+            for (_, index) in matches.sorted(by: { $0 < $1 }).prefix(cap ?? Int.max) { indices.append(index) }
         }
         return Snapshot(resource: resource, detailLevel: detail, indices: indices, orderVersions: orderChanges, productVersions: productChanges)
     }

@@ -271,3 +271,27 @@ extension Record {
         #expect(String(decoding: out, as: UTF8.self) == #"{"b":"a\"\\\n\u0001é","a":1.10,"n":null}"#)
     }
 }
+
+@Suite struct TimeZoneTests {
+    @Test func datesWithoutAnOffsetTakeTheConnectionsZone() throws {
+        guard case .dateTime(let fixed)? = DateParser.parse("2024-07-01 12:00:00", zone: NaiveTimeZone("+05:30")!) else {
+            Issue.record("no parse")
+            return
+        }
+        #expect(fixed.description == "2024-07-01T12:00:00+05:30")
+        // Summer and winter in London, from the zone database.
+        let london = try #require(NaiveTimeZone("Europe/London"))
+        guard case .dateTime(let summer)? = DateParser.parse("2024-07-01 12:00:00", zone: london),
+              case .dateTime(let winter)? = DateParser.parse("2024-01-15 12:00:00", zone: london) else {
+            Issue.record("no parse")
+            return
+        }
+        #expect(summer.description == "2024-07-01T12:00:00+01:00")
+        #expect(winter.description == "2024-01-15T12:00:00+00:00")
+        // A value that names its offset keeps it, whatever the zone.
+        guard case .dateTime(let explicit)? = DateParser.parse("2024-07-01T12:00:00-04:00", zone: london) else { return }
+        #expect(explicit.description == "2024-07-01T12:00:00-04:00")
+        #expect(NaiveTimeZone("Mars/Olympus") == nil)
+        #expect(NaiveTimeZone("+25:00") == nil)
+    }
+}
