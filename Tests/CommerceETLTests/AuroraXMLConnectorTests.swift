@@ -225,6 +225,48 @@ func post(_ url: String, _ body: [UInt8]) async throws -> (Int, [UInt8]) {
         await server.stop()
     }
 
+    @Test func badRequestsGetErrorEnvelopes() async throws {
+        let server = try await DemoStoreServer.start(DemoStoreConfig(orders: 20, products: 5))
+        func answer(_ get: String, controller: String = "Order") async throws -> (code: String?, message: String?) {
+            let body = "<AuroraRequestEnvelope><Header><AuthToken>t</AuthToken></Header><Requests><Request><\(controller)><Get>\(get)</Get></\(controller)></Request></Requests></AuroraRequestEnvelope>"
+            let (status, bytes) = try await post(server.xmlURL, Array(body.utf8))
+            #expect(status == 200)
+            let response = try XMLNode.parse(bytes).child("Responses")?.child("Response")
+            #expect(response?.child("Ack")?.value == "Error")
+            let error = response?.child("Errors")?.child("Error")
+            return (error?.child("Code")?.value, error?.child("Message")?.value)
+        }
+        #expect(try await answer("<Paging><Token>nope</Token><Page>2</Page></Paging>") == ("1002", "unknown or expired paging token"))
+        #expect(try await answer("<Colour>red</Colour><Paging><Limit>5</Limit></Paging>") == ("1001", "unknown element <Colour> in Order Get"))
+        #expect(try await answer("<Interval>P1Y</Interval><DateStart>2025-01-01</DateStart><Paging><Limit>5</Limit></Paging>") == ("1004", "only one of <Interval> or <DateStart> is permitted"))
+        #expect(try await answer("<Interval>P1X</Interval><Paging><Limit>5</Limit></Paging>") == ("1003", "'P1X' is not an ISO 8601 duration such as P1Y, P1M, PT10S or P1DT2H"))
+        #expect(try await answer("<DetailLevel>Status</DetailLevel><Paging><Limit>5</Limit></Paging>", controller: "Product") == ("1003", "<DetailLevel> must be one of Full, Language, Minimum Identifiers, found 'Status'"))
+        #expect(try await answer("<DetailLevel>Full</DetailLevel>") == ("1006", "Get without <Paging> would be deferred; the demo store answers paged requests only"))
+        await server.stop()
+    }
+
+    @Test func intervalsCountBackFromTheStoresClock() throws {
+        let now: Int64 = 1_767_225_600   // 2026-01-01T00:00:00Z
+        #expect(try Duration8601(parsing: "PT10S").subtract(from: now) == now - 10)
+        #expect(try Duration8601(parsing: "P1DT2H").subtract(from: now) == now - 26 * 3600)
+        #expect(try Duration8601(parsing: "P1Y").subtract(from: now) == CalendarDate(year: 2025, month: 1, day: 1).daysSinceEpoch * 86_400)
+        // A month back from 31 March is the last day of February.
+        let march31 = CalendarDate(year: 2024, month: 3, day: 31).daysSinceEpoch * 86_400
+        #expect(try Duration8601(parsing: "P1M").subtract(from: march31) == CalendarDate(year: 2024, month: 2, day: 29).daysSinceEpoch * 86_400)
+        #expect(try Duration8601(parsing: "P13M").subtract(from: march31) == CalendarDate(year: 2023, month: 2, day: 28).daysSinceEpoch * 86_400)
+        #expect(throws: APIError.self) { try Duration8601(parsing: "P") }
+        #expect(throws: APIError.self) { try Duration8601(parsing: "PT") }
+        #expect(throws: APIError.self) { try Duration8601(parsing: "1Y") }
+    }
+
+    @Test func theRateLimitSpacesRequests() async throws {
+        let limiter = RateLimiter(perSecond: 100)
+        let start = ContinuousClock.now
+        for _ in 0..<6 { try await limiter.acquire() }
+        // Six requests at 100 per second cannot all start within 50 ms.
+        #expect(ContinuousClock.now - start >= .milliseconds(49))
+    }
+
     @Test func sameSeedSameBytes() async throws {
         let a = try await DemoStoreServer.start(DemoStoreConfig(orders: 50, products: 20, seed: 11))
         let b = try await DemoStoreServer.start(DemoStoreConfig(orders: 50, products: 20, seed: 11))

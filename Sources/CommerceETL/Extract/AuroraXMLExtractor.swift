@@ -8,11 +8,6 @@ struct AuroraXMLExtractor: Extractor {
     var connection: AuroraXMLConnection
     var request: AuroraXMLGetRequest
 
-    private struct Page: Sendable {
-        var records: [Record]
-        var token: String?
-    }
-
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         var endpoint = connection.url
         if EmbeddedStores.isDemo(endpoint) {
