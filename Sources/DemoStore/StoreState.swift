@@ -39,24 +39,19 @@ public final class StoreState: Sendable {
 
     var now: Int64 { data.withLock { $0.clock } }
 
-    /// Changes an order (its status moves on and it counts as modified now). Returns the new header.
+    /// Changes an order (its status moves on and it counts as modified now); returns the new clock.
     @discardableResult
-    public func changeOrder(index: Int) -> Int64 {
-        data.withLock { d in
-            d.clock += 1
-            let version = (d.orders[index]?.version ?? 0) + 1
-            d.orders[index] = Change(version: version, modified: d.clock)
-            return d.clock
-        }
-    }
+    public func changeOrder(index: Int) -> Int64 { change(\.orders, index) }
 
     /// Changes a product (its name gains a version suffix and it counts as modified now).
     @discardableResult
-    public func changeProduct(index: Int) -> Int64 {
+    public func changeProduct(index: Int) -> Int64 { change(\.products, index) }
+
+    private func change(_ records: WritableKeyPath<Data, [Int: Change]>, _ index: Int) -> Int64 {
         data.withLock { d in
             d.clock += 1
-            let version = (d.products[index]?.version ?? 0) + 1
-            d.products[index] = Change(version: version, modified: d.clock)
+            let version = (d[keyPath: records][index]?.version ?? 0) + 1
+            d[keyPath: records][index] = Change(version: version, modified: d.clock)
             return d.clock
         }
     }
