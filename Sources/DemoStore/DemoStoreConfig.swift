@@ -19,6 +19,12 @@ public struct DemoStoreConfig: Sendable {
     public var token: String?
     /// The largest `Paging.Limit` accepted.
     public var maxPageSize: Int
+    /// Aurora v2: seconds an access token lives.
+    public var tokenLifetime: Int = 3600
+    /// Aurora v2: the client secret required; nil accepts any non-empty one.
+    public var clientSecret: String? = nil
+    /// AmeriCommerce: requests per second allowed before answering 429; nil for no limit.
+    public var requestsPerSecond: Int? = nil
 
     public static let defaultEpoch: Int64 = 1_767_225_600
 

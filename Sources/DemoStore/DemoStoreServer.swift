@@ -3,9 +3,11 @@
 // `RequestDetails/URL`), adding the configured latency and faults.
 import CommerceETL
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 public final class DemoStoreServer: Sendable {
     public static let xmlPath = "/ajax/Ajax_API/processRequestXml"
@@ -16,6 +18,10 @@ public final class DemoStoreServer: Sendable {
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
     public var xmlURL: String { baseURL + Self.xmlPath }
+    /// Aurora v2 REST: `POST {baseURL}/v2/access_token`, `GET {baseURL}/v2/orders`.
+    public var auroraRESTURL: String { baseURL }
+    /// AmeriCommerce REST: `GET {baseURL}/api/v1/products`.
+    public var americommerceURL: String { baseURL }
 
     private init(state: StoreState, port: Int, task: Task<Void, any Error>) {
         self.state = state
@@ -26,12 +32,28 @@ public final class DemoStoreServer: Sendable {
     /// Starts a store on `port` (0: any free port) and returns once it accepts connections.
     public static func start(_ config: DemoStoreConfig, port: Int = 0, logger: Logger? = nil) async throws -> DemoStoreServer {
         let state = StoreState(config: config)
-        let api = XMLAPI(state: state)
+        let xml = XMLAPI(state: state)
+        let rest = AuroraRESTAPI(state: state)
+        let boundPort = Mutex(0)
+        let ameri = AmeriCommerceAPI(state: state, baseURL: { "http://127.0.0.1:\(boundPort.withLock { $0 })" })
         let router = Router()
         router.post(RouterPath(xmlPath)) { request, _ -> Response in
-            let body = try await request.body.collect(upTo: 16 << 20)
-            let bytes = Array(body.readableBytesView)
-            return try await answer(bytes, api: api, state: state)
+            let body = Array(try await request.body.collect(upTo: 16 << 20).readableBytesView)
+            return try await answer(body, state: state) { DemoResponse(status: 200, headers: [("Content-Type", "application/xml; charset=utf-8")], body: xml.respond(to: body)) }
+        }
+        for path in ["/v2/**", "/api/v1/**"] {
+            let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+                let body = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
+                var headers: [String: String] = [:]
+                for field in request.headers { headers[field.name.canonicalName] = field.value }
+                let demo = DemoRequest(method: request.method.rawValue, path: request.uri.path.split(separator: "/"),
+                                       query: parseQuery(Substring(request.uri.query ?? "")), headers: headers, body: body)
+                // The request's bytes, for fault draws: method, target and body.
+                let key = Array("\(request.method.rawValue) \(request.uri.description)".utf8) + body
+                return try await answer(key, state: state) { path.hasPrefix("/v2") ? rest.respond(demo) : ameri.respond(demo) }
+            }
+            router.get(RouterPath(path), use: handler)
+            router.post(RouterPath(path), use: handler)
         }
         var quiet = logger ?? Logger(label: "demo-store")
         // Cancelling the server to stop it makes Hummingbird log the cancellation as errors; they are not.
@@ -51,6 +73,7 @@ public final class DemoStoreServer: Sendable {
             _ = try? await task.value
             throw DemoStoreError("the demo store could not listen on 127.0.0.1:\(port)")
         }
+        boundPort.withLock { $0 = bound }
         return DemoStoreServer(state: state, port: bound, task: task)
     }
 
@@ -60,38 +83,43 @@ public final class DemoStoreServer: Sendable {
         _ = try? await task.value
     }
 
-    private static func answer(_ body: [UInt8], api: XMLAPI, state: StoreState) async throws -> Response {
+    /// Adds latency and faults around one API's answer.
+    private static func answer(_ key: [UInt8], state: StoreState, _ respond: () -> DemoResponse) async throws -> Response {
         let config = state.config
         state.begin()
         defer { state.end() }
         if config.latency > .zero { try await Task.sleep(for: config.latency) }
-        let hash = fnv1a(body)
+        let hash = fnv1a(key)
         let fault = config.faults.draw(seed: config.seed, requestHash: hash, attempt: state.attempt(hash))
-        let headers: HTTPFields = [.contentType: "application/xml; charset=utf-8"]
+        let plain: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
         switch fault {
-        case .status500?: return Response(status: .internalServerError, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "internal error")))
-        case .status503?: return Response(status: .serviceUnavailable, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "try later")))
+        case .status500?: return Response(status: .internalServerError, headers: plain, body: .init(byteBuffer: ByteBuffer(string: "internal error")))
+        case .status503?: return Response(status: .serviceUnavailable, headers: plain, body: .init(byteBuffer: ByteBuffer(string: "try later")))
         case .status429?:
-            var h = headers
+            var h = plain
             h[.retryAfter] = "1"
             return Response(status: .tooManyRequests, headers: h, body: .init(byteBuffer: ByteBuffer(string: "slow down")))
         case .slow?: try await Task.sleep(for: .seconds(1))
         default: break
         }
-        let bytes = api.respond(to: body)
+        let response = respond()
+        var headers = HTTPFields()
+        for (name, value) in response.headers { if let n = HTTPField.Name(name) { headers[n] = value } }
+        let bytes = response.body
+        let status = HTTPResponse.Status(code: response.status)
         switch fault {
-        case .cut?:
-            // Cut inside an element's text, well before the end, and say the body is complete.
+        case .cut? where response.status == 200:
+            // Cut inside the body, well before the end, and say the body is complete.
             let cut = max(1, Int(mix(config.seed, 5, hash) % UInt64(max(1, bytes.count - 40))))
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes[..<cut])))
-        case .close?:
+            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes[..<cut])))
+        case .close? where response.status == 200:
             let half = bytes.count / 2
-            return Response(status: .ok, headers: headers, body: ResponseBody(contentLength: bytes.count) { writer in
+            return Response(status: status, headers: headers, body: ResponseBody(contentLength: bytes.count) { writer in
                 try await writer.write(ByteBuffer(bytes: bytes[..<half]))
                 throw DemoStoreError("connection closed mid-body (injected fault)")
             })
         default:
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
     }
 
@@ -119,11 +147,14 @@ public struct DemoStoreLauncher: EmbeddedStoreLauncher {
             case "seed": config.seed = UInt64(try Self.count(key, value))
             case "latency": config.latency = .milliseconds(try Self.count(key, value))
             case "faults": config.faults = try FaultPlan(parsing: value)
-            default: throw DemoStoreError("unknown demo store option '\(key)'; options are orders, products, seed, latency (ms), faults")
+            case "token_lifetime": config.tokenLifetime = try Self.count(key, value)
+            case "rate_limit": config.requestsPerSecond = try Self.count(key, value)
+            default: throw DemoStoreError("unknown demo store option '\(key)'; options are orders, products, seed, latency (ms), faults, token_lifetime (s), rate_limit (requests/s)")
             }
         }
         let server = try await DemoStoreServer.start(config)
-        return EmbeddedStore(auroraXMLURL: server.xmlURL, stop: { await server.stop() })
+        return EmbeddedStore(auroraXMLURL: server.xmlURL, auroraRESTURL: server.baseURL, americommerceURL: server.baseURL,
+                             stop: { await server.stop() })
     }
 
     private static func count(_ key: String, _ value: String) throws -> Int {

@@ -27,6 +27,7 @@ public final class StoreState: Sendable {
         var inFlight = 0
         var maxInFlight = 0
         var requests = 0
+        var tokensIssued = 0
     }
 
     let config: DemoStoreConfig
@@ -95,6 +96,10 @@ public final class StoreState: Sendable {
     public var maxConcurrentRequests: Int { data.withLock { $0.maxInFlight } }
     /// Requests answered (or failed) so far.
     public var requestCount: Int { data.withLock { $0.requests } }
+
+    func countToken() { data.withLock { $0.tokensIssued += 1 } }
+    /// Aurora v2 access tokens issued so far.
+    public var tokensIssued: Int { data.withLock { $0.tokensIssued } }
 
     /// How many times this exact request was seen before.
     func attempt(_ hash: UInt64) -> Int {

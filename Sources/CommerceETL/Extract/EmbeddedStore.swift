@@ -5,10 +5,16 @@
 public struct EmbeddedStore: Sendable {
     /// The Aurora XML API endpoint of the running store.
     public var auroraXMLURL: String
+    /// The root of its Aurora v2 REST API (`/v2/...` below it).
+    public var auroraRESTURL: String
+    /// The root of its AmeriCommerce REST API (`/api/v1/...` below it).
+    public var americommerceURL: String
     public var stop: @Sendable () async -> Void
 
-    public init(auroraXMLURL: String, stop: @escaping @Sendable () async -> Void) {
+    public init(auroraXMLURL: String, auroraRESTURL: String, americommerceURL: String, stop: @escaping @Sendable () async -> Void) {
         self.auroraXMLURL = auroraXMLURL
+        self.auroraRESTURL = auroraRESTURL
+        self.americommerceURL = americommerceURL
         self.stop = stop
     }
 }
