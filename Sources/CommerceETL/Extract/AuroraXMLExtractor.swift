@@ -37,41 +37,12 @@ struct AuroraXMLExtractor: Extractor {
             throw ETLError("page 1: the answer carried no paging token, so further pages cannot be read consistently")
         }
 
-        // Pages 2, 3, ... with the token, up to `concurrency` in flight, emitted in order.
-        try await withThrowingTaskGroup(of: (Int, [Record]).self) { group in
-            var nextToRequest = 2
-            var nextToEmit = 2
-            var inFlight = 0
-            var finished = false
-            var ready: [Int: [Record]] = [:]
-            func launch() {
-                while !finished, inFlight < connection.concurrency {
-                    let page = nextToRequest
-                    nextToRequest += 1
-                    inFlight += 1
-                    group.addTask {
-                        let result = try await policy.run("page \(page)", log: log) { try await fetcher.fetch(page: page, pagingToken: token) }
-                        return (page, result.records)
-                    }
-                }
-            }
-            launch()
-            while !finished, let (page, records) = try await group.next() {
-                inFlight -= 1
-                ready[page] = records
-                while let records = ready.removeValue(forKey: nextToEmit) {
-                    if records.isEmpty {
-                        finished = true
-                        break
-                    }
-                    for record in records { try await output.emit(record) }
-                    nextToEmit += 1
-                }
-                launch()
-            }
-            // Pages past the end are not needed.
-            group.cancelAll()
-        }
+        // Pages 2, 3, ... with the token, up to `concurrency` in flight, emitted in order; the first empty page ends it.
+        try await PagedFetch.run(first: 2, last: nil, concurrency: connection.concurrency, fetch: { page in
+            try await policy.run("page \(page)", log: log) { try await fetcher.fetch(page: page, pagingToken: token) }.records
+        }, emit: { records in
+            for record in records { try await output.emit(record) }
+        })
     }
 }
 

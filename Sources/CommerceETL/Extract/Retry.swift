@@ -32,7 +32,7 @@ public struct RetryPolicy: Sendable {
 
     /// Runs `body` until it succeeds, fails permanently, or has failed `retries + 1` times.
     /// `what` names the request in the final error ("page 3").
-    public func run<T: Sendable>(_ what: String, log: RunLog? = nil, _ body: () async throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ what: String, log: RunLog? = nil, _ body: @Sendable () async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             try Task.checkCancellation()

@@ -32,27 +32,92 @@ public struct SQLiteLoad: LoadFormat {
     }
 
     public func makeWriter(_ run: RunContext) throws -> any LoadWriter {
-        try SQLiteWriter(output: StagedOutput(path: path, run: run), table: table)
+        SQLiteWriter(database: try run.sqliteFiles.open(path: path, run: run), table: table)
     }
 }
 
-final class SQLiteWriter: LoadWriter {
-    private let output: StagedOutput
-    private let table: String
+/// One database file of a run. Several `sqlite:` loads may name the same file (one table each);
+/// they share one temporary database and one connection, taken in turn, and the last of them to
+/// finish closes the file for publishing.
+final class SharedDatabase: @unchecked Sendable {
+    // Every use of `db` and `writers` happens under `lock`.
+    private let lock = NSLock()
+    let output: StagedOutput
     private var db: SQLiteDatabase?
-    private var columns: [String] = []
-    private var insert: SQLiteStatement?
-    private var rows = 0
+    private var writers = 0
 
-    init(output: StagedOutput, table: String) throws {
+    init(output: StagedOutput) throws {
         self.output = output
-        self.table = table
         try? FileManager.default.removeItem(atPath: output.temporary)
         let db = try SQLiteDatabase(path: output.temporary)
         // The file is private to this run until it is published, so no journal is needed:
         // a failed run deletes it.
         try db.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
         self.db = db
+    }
+
+    func join() { lock.withLock { writers += 1 } }
+
+    func use<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
+        try lock.withLock {
+            guard let db else { throw ETLError("the SQLite database \(output.final) is already closed") }
+            return try body(db)
+        }
+    }
+
+    /// A writer is done; the last one closes the file and gets it to publish.
+    func leave() -> StagedFile? {
+        lock.withLock {
+            writers -= 1
+            guard writers == 0, let db else { return nil }
+            db.close()
+            self.db = nil
+            let fd = open(output.temporary, O_RDONLY)
+            if fd >= 0 { fsync(fd); close(fd) }
+            return output.staged
+        }
+    }
+
+    func abort() {
+        lock.withLock {
+            db?.close()
+            db = nil
+        }
+        output.abort()
+    }
+}
+
+/// The SQLite files of one run, by final path.
+public final class SQLiteFiles: Sendable {
+    private let files = Mutex<[String: SharedDatabase]>([:])
+    public init() {}
+
+    func open(path: String, run: RunContext) throws -> SharedDatabase {
+        let final = AtomicFile.resolve(path, in: run.workingDirectory)
+        return try files.withLock { files in
+            if let shared = files[final] {
+                shared.join()
+                return shared
+            }
+            let shared = try SharedDatabase(output: StagedOutput(path: path, run: run))
+            shared.join()
+            files[final] = shared
+            return shared
+        }
+    }
+}
+
+final class SQLiteWriter: LoadWriter {
+    private let database: SharedDatabase
+    private let table: String
+    private var columns: [String] = []
+    private var insert: SQLiteStatement?
+    private var rows = 0
+    private var closed = false
+
+    init(database: SharedDatabase, table: String) {
+        self.database = database
+        self.table = table
     }
 
     static func declaredType(_ value: Value) -> String {
@@ -64,7 +129,11 @@ final class SQLiteWriter: LoadWriter {
     }
 
     func write(_ records: [Record]) throws {
-        guard let db, !records.isEmpty else { return }
+        guard !records.isEmpty else { return }
+        try database.use { db in try write(records, db) }
+    }
+
+    private func write(_ records: [Record], _ db: SQLiteDatabase) throws {
         var newColumns: [String] = []
         var known = Set(columns)
         for record in records {
@@ -127,24 +196,24 @@ final class SQLiteWriter: LoadWriter {
     }
 
     func finish() throws -> LoadResult {
-        guard let db else { throw ETLError("sqlite output already closed") }
-        if columns.isEmpty {
-            // No records: still publish an empty table so readers find it.
-            try db.execute("CREATE TABLE \(SQLiteDatabase.quote(table)) (_empty TEXT)")
+        guard !closed else { throw ETLError("sqlite output already closed") }
+        try database.use { db in
+            if columns.isEmpty {
+                // No records: still publish an empty table so readers find it.
+                try db.execute("CREATE TABLE \(SQLiteDatabase.quote(table)) (_empty TEXT)")
+            }
+            insert = nil
         }
-        insert = nil
-        db.close()
-        self.db = nil
-        let fd = open(output.temporary, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
-        let size = (try? FileManager.default.attributesOfItem(atPath: output.temporary)[.size] as? Int64) ?? 0
-        return LoadResult(staged: [output.staged], rows: rows, bytes: size)
+        closed = true
+        guard let staged = database.leave() else { return LoadResult(staged: [], rows: rows, bytes: 0) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: staged.temporary)[.size] as? Int64) ?? 0
+        return LoadResult(staged: [staged], rows: rows, bytes: size)
     }
 
     func abort() {
         insert = nil
-        db?.close()
-        db = nil
-        output.abort()
+        database.abort()
     }
 }
+
+import Synchronization

@@ -65,6 +65,8 @@ public struct RunContext: Sendable {
     public var directories = OutputDirectories()
     /// Built-in demo stores, for connections whose URL is `demo`.
     public var embeddedStores = EmbeddedStores(launcher: nil)
+    /// SQLite files shared by the loads that name the same path.
+    public var sqliteFiles = SQLiteFiles()
 }
 
 /// Wraps the thrown error of a stage with the stage id, for "stage 'orders': ..." messages.
@@ -101,6 +103,8 @@ public struct StageRegistry: Sendable {
         var r = StageRegistry()
         r.connections.append(("files", FilesConnection.parse))
         r.connections.append(("aurora-xml", AuroraXMLConnection.parse))
+        r.connections.append(("aurora-rest", AuroraRESTConnection.parse))
+        r.connections.append(("americommerce", AmeriCommerceConnection.parse))
 
         r.steps.append(("explode", ExplodeStep.parse))
         r.steps.append(("select", SelectStep.parse))

@@ -161,7 +161,7 @@ public struct PipelineRunner: Sendable {
             let result = try writer.finish()
             results.add(result)
             return StageStats(id: stage.id, kind: stage.kind, recordsIn: count, recordsOut: result.rows,
-                              rows: result.rows, bytes: result.bytes, target: load.target)
+                              rows: result.rows, bytes: result.staged.isEmpty ? nil : result.bytes, target: load.target)
         }
     }
 

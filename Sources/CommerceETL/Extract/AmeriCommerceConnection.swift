@@ -1,0 +1,152 @@
+// `type: americommerce`: the AmeriCommerce (earlier Spark Pay) REST API
+// (americommerce-rest-common-usage.txt).
+//
+// `GET /api/v1/{resource}` with `page` and `count`; page 1's `total_count` gives the number of
+// pages, and the rest are fetched concurrently and emitted in page order (without a total the
+// `next_page` links are followed). A 404 for a page past the end is the end, not an error.
+// 429 answers are retried after their Retry-After, `rate_limit` keeps the client under the
+// store's limit, and other transient failures are retried as the XML connector does. The
+// token is sent as `X-AC-Auth-Token` and never appears in logs or errors.
+import AsyncHTTPClient
+import Foundation
+import NIOHTTP1
+
+public struct AmeriCommerceConnection: Connection {
+    /// The store's root (`https://mystore.com`), or `demo` / `demo:?...` for the built-in demo store.
+    public var url: String
+    /// API access token, sent as `X-AC-Auth-Token`; use `${AMERICOMMERCE_TOKEN}`.
+    public var token: String
+    public var concurrency: Int
+    public var timeout: Int
+    public var retries: Int
+    public var rateLimit: Double?
+
+    public var summary: String { "americommerce \(EmbeddedStores.isDemo(url) ? url + " (built-in demo store)" : url)" }
+
+    static func parse(_ config: ConfigMap) -> (any Connection)? {
+        let url = config.string("url", required: true)
+        let token = config.string("token")
+        let concurrency = config.integer("concurrency", in: 1...64) ?? 4
+        let timeout = config.integer("timeout", in: 1...3600) ?? 60
+        let retries = config.integer("retries", in: 0...20) ?? 5
+        let rateLimit = HTTPConnectionSettings.rateLimit(config)
+        guard let url else { return nil }
+        let isDemo = EmbeddedStores.isDemo(url)
+        guard isDemo || HTTPConnectionSettings.checkURL(url, config) else { return nil }
+        if !isDemo, (token ?? "").isEmpty {
+            config.context.diagnostics.error("'\(config.path)' needs 'token' (for example token: ${AMERICOMMERCE_TOKEN}) to call \(url)", at: config.location)
+            return nil
+        }
+        return AmeriCommerceConnection(url: url, token: token ?? "demo", concurrency: concurrency, timeout: timeout,
+                                       retries: retries, rateLimit: rateLimit)
+    }
+
+    public func extractor(stage: String, config: ConfigMap) -> (any Extractor)? {
+        let resource = config.string("resource", required: true)
+        let count = config.integer("count", in: 1...500) ?? 100
+        let expand = config.strings("expand")
+        let fields = config.strings("fields")
+        let sort = config.string("sort")
+        let filters = config.stringPairs("filters") ?? []
+        guard let resource else { return nil }
+        guard resource.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            config.value("resource")?.error("'\(config.path).resource' must be a root resource name such as products or orders, found '\(resource)'")
+            return nil
+        }
+        var query: [(String, String)] = []
+        if let expand, !expand.isEmpty { query.append(("expand", expand.joined(separator: ","))) }
+        if let fields, !fields.isEmpty { query.append(("fields", fields.joined(separator: ","))) }
+        if let sort { query.append(("sort", sort)) }
+        query += filters.map { ($0.key, $0.value) }
+        return AmeriCommerceExtractor(connection: self, resource: resource, count: count, query: query)
+    }
+}
+
+struct AmeriCommerceExtractor: Extractor {
+    var connection: AmeriCommerceConnection
+    var resource: String
+    var count: Int
+    var query: [(String, String)]
+
+    private struct Page: Sendable {
+        var records: [Record]
+        var total: Int?
+        var next: String?
+    }
+
+    func run(_ output: RecordEmitter, context: RunContext) async throws {
+        var base = connection.url
+        if EmbeddedStores.isDemo(base) { base = try await context.embeddedStores.store(for: base).americommerceURL }
+        let client = HTTPConnectionSettings.client(timeout: connection.timeout)
+        do {
+            try await fetchAll(base: base, client: client, output: output, log: context.logger)
+            try await client.shutdown()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private func fetchAll(base: String, client: HTTPClient, output: RecordEmitter, log: RunLog) async throws {
+        let exchange = HTTPExchange(client: client, timeout: connection.timeout)
+        let limiter = connection.rateLimit.map { RateLimiter(perSecond: $0) }
+        let policy = RetryPolicy(retries: connection.retries)
+        let headers = [("Accept", "application/json"), ("X-AC-Auth-Token", connection.token)]
+        let resource = resource, count = count, query = query
+        /// nil: a 404 past the first page, which is the end.
+        @Sendable func fetch(_ url: String, _ number: Int) async throws -> Page? {
+            try await policy.run("page \(number)", log: log) {
+                let answer = try await exchange.send(.GET, url, headers: headers, limiter: limiter)
+                if answer.status == 404, number > 1 { return nil }
+                guard answer.status == 200 else { throw HTTPExchange.statusError(answer, Self.error(answer, url)) }
+                guard case .object(let list) = try HTTPExchange.json(answer, url) else {
+                    throw FetchError.permanent("the answer from \(HTTPExchange.withoutQuery(url)) is not a list result")
+                }
+                guard case .array(let items)? = list[resource] else {
+                    throw FetchError.permanent("the answer from \(HTTPExchange.withoutQuery(url)) has no '\(resource)' list")
+                }
+                var total: Int? = nil, next: String? = nil
+                if case .integer(let n)? = list["total_count"] { total = Int(n) }
+                if case .string(let link)? = list["next_page"] { next = link }
+                let records: [Record] = items.map { item -> Record in
+                    if case .object(let r) = item { return r }
+                    return ["value": item]
+                }
+                return Page(records: records, total: total, next: next)
+            }
+        }
+        @Sendable func pageURL(_ page: Int) -> String {
+            makeURL(base, "/api/v1/\(resource)", [("page", String(page)), ("count", String(count))] + query)
+        }
+
+        guard let first = try await fetch(pageURL(1), 1) else { return }
+        for record in first.records { try await output.emit(record) }
+        if let total = first.total {
+            let pages = (total + count - 1) / count
+            try await PagedFetch.run(first: 2, last: pages, concurrency: connection.concurrency, fetch: { page in
+                try await fetch(pageURL(page), page)?.records ?? []
+            }, emit: { records in
+                for record in records { try await output.emit(record) }
+            })
+        } else {
+            var next = first.next
+            var number = 2
+            while let link = next, let page = try await fetch(link, number) {
+                for record in page.records { try await output.emit(record) }
+                next = page.records.isEmpty ? nil : page.next
+                number += 1
+            }
+        }
+    }
+
+    /// `HTTP 400 Bad Request from URL: details` from the documented error body.
+    static func error(_ answer: HTTPExchange.Answer, _ url: String) -> String {
+        let where_ = HTTPExchange.withoutQuery(url)
+        guard case .object(let body)? = try? JSONReader.parse(answer.body) else {
+            return "HTTP \(answer.status) from \(where_)\(answer.text.isEmpty ? "" : ": \(answer.text)")"
+        }
+        let message = body["message"]?.flatText ?? ""
+        let details = body["details"]?.flatText ?? ""
+        return "HTTP \(answer.status) \(message) from \(where_)\(details.isEmpty ? "" : ": \(details)")"
+    }
+}
