@@ -6,6 +6,8 @@ import Foundation
 public struct FilesConnection: Connection {
     public enum Dialect: String, Sendable, CaseIterable {
         case auroraXML = "aurora-xml"
+        case auroraREST = "aurora-rest"
+        case americommerce
     }
 
     /// The API whose responses the files hold.
@@ -34,6 +36,9 @@ public struct FilesConnection: Connection {
             let language = config.string("language")
             guard let resource else { return nil }
             return AuroraXMLFileExtractor(paths: paths, resource: resource, language: language)
+        case .auroraREST, .americommerce:
+            guard let resource = config.string("resource", required: true) else { return nil }
+            return JSONFileExtractor(paths: paths, dialect: dialect, resource: resource)
         }
     }
 
@@ -105,5 +110,67 @@ struct AuroraXMLFileExtractor: Extractor {
                 throw located(error.line, error.column, error.message)
             }
         }
+    }
+}
+
+/// Reads recorded JSON pages: Aurora v2 envelopes (`payload.items`, or `payload.<resource>` for a
+/// single item) or AmeriCommerce list results (`<resource>: [...]`, or a single object).
+struct JSONFileExtractor: Extractor {
+    var paths: [String]
+    var dialect: FilesConnection.Dialect
+    var resource: String
+
+    func run(_ output: RecordEmitter, context: RunContext) async throws {
+        let cwd = context.workingDirectory
+        for file in try FilesConnection.expand(paths, in: cwd) {
+            try Task.checkCancellation()
+            var bytes: [UInt8] = []
+            do {
+                let reader = try FileReader(path: AtomicFile.resolve(file, in: cwd))
+                while let chunk = try reader.read(1 << 20) { bytes += chunk }
+            } catch {
+                throw ETLError("\(file): cannot read: \(error)")
+            }
+            let value: Value
+            do {
+                value = try JSONReader.parse(bytes)
+            } catch {
+                let (line, column) = Self.position(of: error.offset, in: bytes)
+                throw ETLError("\(file):\(line):\(column): \(error.message)")
+            }
+            for record in try records(in: value, file: file) { try await output.emit(record) }
+        }
+    }
+
+    private func records(in value: Value, file: String) throws -> [Record] {
+        func objects(_ items: [Value]) -> [Record] {
+            items.map { if case .object(let r) = $0 { r } else { ["value": $0] } }
+        }
+        guard case .object(let top) = value else { throw ETLError("\(file): expected a JSON object at the top") }
+        switch dialect {
+        case .auroraREST:
+            guard case .object(let payload)? = top["payload"] else { throw ETLError("\(file): not an Aurora v2 response (no payload)") }
+            if case .array(let items)? = payload["items"] { return objects(items) }
+            // A single item: payload.order holds it (the document shows it as a one-element array).
+            for (_, v) in payload.fields {
+                if case .array(let items) = v { return objects(items) }
+                if case .object(let r) = v { return [r] }
+            }
+            throw ETLError("\(file): the payload holds no items")
+        case .americommerce:
+            if case .array(let items)? = top[resource] { return objects(items) }
+            if top["total_count"] != nil { throw ETLError("\(file): the list result has no '\(resource)' list") }
+            return [top]
+        case .auroraXML:
+            return []
+        }
+    }
+
+    static func position(of offset: Int, in bytes: [UInt8]) -> (Int, Int) {
+        var line = 1, column = 1
+        for b in bytes.prefix(offset) {
+            if b == 10 { line += 1; column = 1 } else if b & 0xC0 != 0x80 { column += 1 }
+        }
+        return (line, column)
     }
 }
