@@ -30,6 +30,7 @@ final class AmeriCommerceAPI: Sendable {
                 return w.count <= limit
             }
             if !allowed {
+                state.countRateLimited()
                 var r = error(429, "Too Many Requests", "rate limit of \(limit) requests per second exceeded")
                 r.headers.append(("Retry-After", "1"))
                 return r

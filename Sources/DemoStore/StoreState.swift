@@ -28,6 +28,8 @@ public final class StoreState: Sendable {
         var maxInFlight = 0
         var requests = 0
         var tokensIssued = 0
+        var rateLimited = 0
+        var requestTimes: [ContinuousClock.Instant] = []
     }
 
     let config: DemoStoreConfig
@@ -86,6 +88,7 @@ public final class StoreState: Sendable {
         data.withLock { d in
             d.inFlight += 1
             d.requests += 1
+            d.requestTimes.append(.now)
             d.maxInFlight = max(d.maxInFlight, d.inFlight)
         }
     }
@@ -96,6 +99,12 @@ public final class StoreState: Sendable {
     public var maxConcurrentRequests: Int { data.withLock { $0.maxInFlight } }
     /// Requests answered (or failed) so far.
     public var requestCount: Int { data.withLock { $0.requests } }
+
+    func countRateLimited() { data.withLock { $0.rateLimited += 1 } }
+    /// Requests answered 429 by the AmeriCommerce API's own rate limit.
+    public var rateLimitedCount: Int { data.withLock { $0.rateLimited } }
+    /// When each request arrived, for checking a client's pace.
+    public var requestTimes: [ContinuousClock.Instant] { data.withLock { $0.requestTimes } }
 
     func countToken() { data.withLock { $0.tokensIssued += 1 } }
     /// Aurora v2 access tokens issued so far.
