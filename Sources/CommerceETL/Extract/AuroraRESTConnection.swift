@@ -177,6 +177,11 @@ struct AuroraRESTExtractor: Extractor {
                     token = try await tokens.token(replacing: token)
                     answer = try await exchange.send(.GET, url, headers: [("Accept", "application/json"), ("Authorization", "Bearer \(token)")], limiter: limiter)
                 }
+                if answer.status == 401 {
+                    // Refused again: the fresh token may have lapsed in flight. Try again after a pause;
+                    // a client that is really not allowed fails at the token endpoint or runs out of retries.
+                    throw FetchError.transient(Self.problem(answer, url))
+                }
                 guard answer.status == 200 else { throw HTTPExchange.statusError(answer, Self.problem(answer, url)) }
                 guard case .object(let envelope) = try HTTPExchange.json(answer, url),
                       case .object(let payload)? = envelope["payload"] else {
