@@ -208,6 +208,27 @@ import Testing
         #expect(try sqliteRows(db, "SELECT max(n) >= 40 FROM (SELECT count(*) AS n FROM variants GROUP BY product_id)") == [["1"]])
     }
 
+    @Test func americommerceMigrationFillsOneDatabase() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try runCLI(["run", "pipelines/americommerce-migration.yml"], in: dir,
+                           environment: ["AMERICOMMERCE_URL": "demo:?orders=400&products=120&seed=3&faults=all%3D0.2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let db = dir.appendingPathComponent("out/americommerce-migration/store.sqlite").path
+        #expect(try sqliteRows(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") == [["order_items"], ["orders"], ["products"], ["variants"]])
+        #expect(try sqliteRows(db, "SELECT count(*), min(id), max(id) FROM products") == [["120", "1", "120"]])
+        #expect(try sqliteRows(db, "SELECT count(*), count(DISTINCT id) FROM orders") == [["400", "400"]])
+        // Every variant and item belongs to a product and an order, and the archives hold the same.
+        #expect(try sqliteRows(db, "SELECT count(*) FROM variants WHERE product_id NOT IN (SELECT id FROM products)") == [["0"]])
+        #expect(try sqliteRows(db, "SELECT count(*) FROM order_items WHERE order_id NOT IN (SELECT id FROM orders)") == [["0"]])
+        let text = String(decoding: try gunzip(dir.appendingPathComponent("out/americommerce-migration/orders.ndjson.gz")), as: UTF8.self)
+        let orders = try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let items = orders.reduce(0) { $0 + (($1["items"] as? [Any])?.count ?? 0) }
+        #expect(try sqliteRows(db, "SELECT count(*) FROM order_items") == [[String(items)]])
+        // Money is exact: the order totals add up in SQLite as in the archive's text.
+        #expect(text.contains("\"grand_total\":"))
+    }
+
     @Test func planShowsTheGraphAndTargets() throws {
         let r = try runCLI(["plan", "pipelines/seed-examples.yml"], in: Fixtures.packageRoot)
         #expect(r.status == 0)
