@@ -1,6 +1,8 @@
 // The aurora-rest and americommerce connectors against the in-process demo store, the JSON
 // reader, and recorded JSON pages.
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import Testing
 @testable import CommerceETL
 @testable import DemoStore
@@ -194,5 +196,63 @@ func extractJSON(type: String, url: String, connection extra: String, stage: Str
         do { _ = try await PipelineRunner(pipeline: bad, log: quietLog(), workingDirectory: dir.path).run() } catch {
             #expect("\(error)" == "stage 'orders': bad.json:1:26: unexpected character ']'")
         }
+    }
+}
+
+/// A plain HTTP GET, independent of the connectors.
+func get(_ url: String, headers: [(String, String)]) async throws -> (Int, Value?) {
+    var request = HTTPClientRequest(url: url)
+    for (k, v) in headers { request.headers.add(name: k, value: v) }
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+    let data = try await response.body.collect(upTo: 16 << 20)
+    return (Int(response.status.code), try? JSONReader.parse(Array(data.readableBytesView)))
+}
+
+@Suite struct DemoStoreJSONEndpointTests {
+    @Test func ameriCommerceSingleFilledNestedAndSelectMany() async throws {
+        let server = try await DemoStoreServer.start(DemoStoreConfig(orders: 30, products: 12, seed: 31))
+        let h = [("X-AC-Auth-Token", "t")]
+        let base = server.americommerceURL + "/api/v1"
+        let (s1, single) = try await get(base + "/products/3", headers: h)
+        #expect(s1 == 200 && single?.record?["id"] == .integer(3) && single?.record?["variants"] == nil)
+        let (_, filled) = try await get(base + "/products/3/filled", headers: h)
+        let variants = filled?.record?["variants"]
+        #expect(filled?.record?["categories"] != nil && variants != nil)
+        let (_, nested) = try await get(base + "/products/3/variants", headers: h)
+        #expect(nested?.record?["variants"] == variants)
+        #expect(nested?.record?["total_count"] == .integer(Int64(filled?.record?.array("variants").count ?? -1)))
+        let (_, many) = try await get(base + "/orders/select_many?ids=1000002,1000009,5&fields=id,grand_total", headers: h)
+        #expect(many?.record?.array("orders").compactMap { $0.record?["id"] } == [.integer(1_000_002), .integer(1_000_009)])
+        #expect(many?.record?.array("orders").allSatisfy { Array($0.record!.fields.keys) == ["id", "grand_total"] } == true)
+        let (s2, noIDs) = try await get(base + "/orders/select_many", headers: h)
+        #expect(s2 == 400)
+        #expect(noIDs == .object(["status_code": .integer(400), "message": .string("Bad Request"),
+                                  "details": .string("This method requires one or more resource IDs to be specified")]))
+        let (s3, _) = try await get(base + "/products/99", headers: h)
+        let (s4, _) = try await get(base + "/products", headers: [])
+        #expect(s3 == 404 && s4 == 401)
+        await server.stop()
+    }
+
+    @Test func auroraSingleOrderAndNotFound() async throws {
+        let server = try await DemoStoreServer.start(DemoStoreConfig(orders: 30, products: 12, seed: 32))
+        var request = HTTPClientRequest(url: server.auroraRESTURL + "/v2/access_token")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Basic YTpi")
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.body = .bytes(ByteBuffer(string: "client_id=a&client_secret=b&grant_type=client_credentials"))
+        let reply = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let tokenBody = try JSONReader.parse(Array(try await reply.body.collect(upTo: 1 << 16).readableBytesView))
+        guard case .string(let token)? = tokenBody.record?["access_token"] else { Issue.record("no token"); return }
+        #expect(tokenBody.record?["token_type"] == .string("Bearer"))
+        let auth = [("Authorization", "Bearer \(token)")]
+        let (s1, one) = try await get(server.auroraRESTURL + "/v2/orders/1000007", headers: auth)
+        #expect(s1 == 200)
+        #expect(one?.record?.at("payload.order.0.orderId") == .integer(1_000_007))
+        let (s2, missing) = try await get(server.auroraRESTURL + "/v2/orders/9999999999", headers: auth)
+        #expect(s2 == 404 && missing?.record?["title"] == .string("Not Found") && missing?.record?["status"] == .integer(404))
+        let (s3, _) = try await get(server.auroraRESTURL + "/v2/orders", headers: [])
+        #expect(s3 == 401)
+        await server.stop()
     }
 }
