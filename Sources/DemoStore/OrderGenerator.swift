@@ -122,9 +122,11 @@ enum OrderGenerator {
         x.leaf("CourierName", r.pick(["Royal Mail", "DHL", "DPD", "Yodel"]))
         x.leaf("ShippingType", r.pick(["Standard", "Express", "Next Day"]))
         x.leaf("TrackingNumber", h.status == "Despatched" || h.status == "Completed" ? r.digits(4) + " " + r.digits(4) + " " + r.digits(4) : "")
-        x.leaf("ChargedCurrency", "GBP")
+        // Most orders are charged in GBP; some euro orders are charged and taken in EUR (rate 1).
+        let chargedInEuro = currency.code == "EUR" && h.index % 5 == 0
+        x.leaf("ChargedCurrency", chargedInEuro ? "EUR" : "GBP")
         x.leaf("Currency", currency.code)
-        x.leaf("ExchangeRate", fourDecimals(rate))
+        x.leaf("ExchangeRate", chargedInEuro ? "1.0000" : fourDecimals(rate))
         x.leaf("TaxRate", "\(taxRate).00")
         x.leaf("ShippingSku", r.chance(0.5) ? "" : "SHIP-\(r.int(1...9))")
 

@@ -15,7 +15,7 @@ public struct Pipeline: Sendable {
 public struct Stage: Sendable {
     public enum Role: Sendable {
         case extract(connection: String, summary: String, extractor: any Extractor, batchSize: Int)
-        case transform(steps: [any TransformStep], workers: Int)
+        case transform(steps: [ConfiguredStep], workers: Int)
         case load(format: String, load: any LoadFormat)
     }
 

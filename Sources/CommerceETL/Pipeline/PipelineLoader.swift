@@ -188,15 +188,15 @@ private struct Builder {
         let input = config.string("input", required: true)
         let workers = config.integer("workers", in: 1...64) ?? max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
         let buffer = config.integer("buffer", in: 1...1024) ?? Self.defaultBuffer
-        var steps: [any TransformStep] = []
+        var steps: [ConfiguredStep] = []
         var ok = true
         if let list = config.value("steps", required: true)?.list() {
             let names = registry.steps.map(\.name)
             for item in list {
                 guard let stepMap = item.map() else { ok = false; continue }
-                let entries = stepMap.entries()
+                let entries = stepMap.entries().filter { $0.key != "on_error" }
                 guard entries.count == 1, let entry = entries.first else {
-                    diagnostics.error("each step is a mapping with exactly one key, the step name (one of \(names.joined(separator: ", "))); found \(entries.count) keys", at: item.location)
+                    diagnostics.error("each step is a mapping with one step name (one of \(names.joined(separator: ", "))) and optionally on_error; found \(entries.count) step names", at: item.location)
                     ok = false
                     continue
                 }
@@ -206,7 +206,12 @@ private struct Builder {
                     ok = false
                     continue
                 }
-                if let step = parser(entry.value) { steps.append(step) } else { ok = false }
+                let policy = parseErrorPolicy(stepMap.value("on_error"))
+                if let step = parser(entry.value), let policy {
+                    steps.append(ConfiguredStep(name: entry.key, step: step, onError: policy))
+                } else {
+                    ok = false
+                }
             }
         } else {
             ok = false
@@ -214,6 +219,25 @@ private struct Builder {
         config.finish()
         guard ok, let input else { return nil }
         return Stage(id: id, location: location, input: input, inputLocation: config.value("input")?.location, role: .transform(steps: steps, workers: workers), buffer: buffer)
+    }
+
+    /// `on_error: fail | skip | { quarantine: PATH }`.
+    func parseErrorPolicy(_ value: ConfigValue?) -> ErrorPolicy? {
+        guard let value else { return .fail }
+        if case .scalar = value.node {
+            switch value.string() {
+            case "fail"?: return .fail
+            case "skip"?: return .skip
+            case let other?:
+                value.error("'\(value.path)' must be fail, skip or { quarantine: PATH }, found '\(other)'")
+                return nil
+            case nil: return nil
+            }
+        }
+        guard let map = value.map() else { return nil }
+        let path = map.string("quarantine", required: true)
+        map.finish()
+        return path.map { .quarantine($0) }
     }
 
     func parseLoad(_ id: String, _ location: SourceLocation, _ config: ConfigMap) -> Stage? {

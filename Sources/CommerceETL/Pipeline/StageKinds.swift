@@ -16,9 +16,35 @@ public protocol Extractor: Sendable {
     func run(_ output: RecordEmitter, context: RunContext) async throws
 }
 
-/// One step of a transform stage: a pure function of a batch of records.
+/// One step of a transform stage: a function of a batch of records.
 public protocol TransformStep: Sendable {
     func apply(_ records: [Record]) throws -> [Record]
+    /// Work that needs the environment (reading a rate file), done once when a run starts.
+    func prepared(for run: RunContext) throws -> any TransformStep
+    /// A step that remembers earlier records (dedupe) sees its stage's batches one at a time, in order.
+    var isStateful: Bool { get }
+}
+
+extension TransformStep {
+    public func prepared(for run: RunContext) throws -> any TransformStep { self }
+    public var isStateful: Bool { false }
+}
+
+/// What a step does with a record it cannot process.
+public enum ErrorPolicy: Sendable, Equatable {
+    /// Fail the run (the default).
+    case fail
+    /// Drop the record and count it in the summary.
+    case skip
+    /// Write the record and the reason to this NDJSON file (published with the outputs) and go on.
+    case quarantine(String)
+}
+
+/// A step as a pipeline file configures it.
+public struct ConfiguredStep: Sendable {
+    public var name: String
+    public var step: any TransformStep
+    public var onError: ErrorPolicy
 }
 
 /// A load format (`csv:`, `ndjson_gz:`, `sqlite:`).
@@ -67,6 +93,8 @@ public struct RunContext: Sendable {
     public var embeddedStores = EmbeddedStores(launcher: nil)
     /// SQLite files shared by the loads that name the same path.
     public var sqliteFiles = SQLiteFiles()
+    /// Quarantine files of steps with `on_error: { quarantine: PATH }`.
+    public var quarantine = QuarantineFiles()
 }
 
 /// Wraps the thrown error of a stage with the stage id, for "stage 'orders': ..." messages.
@@ -110,6 +138,10 @@ public struct StageRegistry: Sendable {
         r.steps.append(("select", SelectStep.parse))
         r.steps.append(("rename", RenameStep.parse))
         r.steps.append(("drop", DropStep.parse))
+        r.steps.append(("filter", FilterStep.parse))
+        r.steps.append(("dedupe", DedupeStep.parse))
+        r.steps.append(("convert_currency", ConvertCurrencyStep.parse))
+        r.steps.append(("normalize_discounts", NormalizeDiscountsStep.parse))
 
         r.loads.append(("csv", CSVLoad.parse))
         r.loads.append(("ndjson_gz", NDJSONGzipLoad.parse))

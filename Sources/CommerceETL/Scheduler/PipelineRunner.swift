@@ -14,6 +14,9 @@ public struct StageStats: Sendable {
     public var rows: Int? = nil
     public var bytes: Int64? = nil
     public var target: String? = nil
+    /// Records its steps dropped (`on_error: skip`) or quarantined.
+    public var skipped = 0
+    public var quarantined = 0
 }
 
 public struct RunReport: Sendable {
@@ -109,13 +112,22 @@ public struct PipelineRunner: Sendable {
             }
         } catch {
             writers.abortAll()
+            context.quarantine.abort()
             context.directories.removeEmpty()
             throw error
         }
 
         // Every stage succeeded: publish all outputs together.
         var published: [String] = []
-        let staged = results.all.flatMap(\.staged)
+        let staged: [StagedFile]
+        do {
+            staged = results.all.flatMap(\.staged) + (try context.quarantine.finish())
+        } catch {
+            for file in results.all.flatMap(\.staged) { try? FileManager.default.removeItem(atPath: file.temporary) }
+            context.quarantine.abort()
+            context.directories.removeEmpty()
+            throw error
+        }
         do {
             for file in staged {
                 try AtomicFile.publish(temporary: file.temporary, final: file.final)
@@ -143,11 +155,23 @@ public struct PipelineRunner: Sendable {
             fanOut.finish()
             return StageStats(id: stage.id, kind: stage.kind, recordsIn: 0, recordsOut: emitter.count)
 
-        case .transform(let steps, let workers):
+        case .transform(let configured, let workers):
             guard let input else { throw ETLError("stage '\(stage.id)' has no input") }
-            let counts = try await Self.transform(input: input, steps: steps, workers: workers, fanOut: fanOut)
+            let steps = try configured.map { c in
+                do {
+                    return ConfiguredStep(name: c.name, step: try c.step.prepared(for: context), onError: c.onError)
+                } catch {
+                    throw ETLError("step \(c.name): \(describe(error))")
+                }
+            }
+            let tally = StepTally()
+            let apply = StepRunner(steps: steps, stage: stage.id, run: context, tally: tally)
+            // A step that remembers earlier records needs the batches one at a time, in order.
+            let parallel = steps.contains { $0.step.isStateful } ? 1 : workers
+            let counts = try await Self.transform(input: input, apply: apply.apply, workers: parallel, fanOut: fanOut)
             fanOut.finish()
-            return StageStats(id: stage.id, kind: stage.kind, recordsIn: counts.in, recordsOut: counts.out)
+            return StageStats(id: stage.id, kind: stage.kind, recordsIn: counts.in, recordsOut: counts.out,
+                              skipped: tally.skipped, quarantined: tally.quarantined)
 
         case .load(_, let load):
             guard let input else { throw ETLError("stage '\(stage.id)' has no input") }
@@ -166,7 +190,7 @@ public struct PipelineRunner: Sendable {
     }
 
     /// Applies the steps to batches on up to `workers` tasks at once, emitting results in input order.
-    static func transform(input: BoundedChannel<[Record]>, steps: [any TransformStep], workers: Int,
+    static func transform(input: BoundedChannel<[Record]>, apply: @escaping @Sendable ([Record]) throws -> [Record], workers: Int,
                           fanOut: FanOut) async throws -> (in: Int, out: Int) {
         var countIn = 0
         var countOut = 0
@@ -189,11 +213,7 @@ public struct PipelineRunner: Sendable {
                 }
                 let seq = submitted
                 submitted += 1
-                group.addTask {
-                    var records = batch
-                    for step in steps { records = try step.apply(records) }
-                    return (seq, records)
-                }
+                group.addTask { (seq, try apply(batch)) }
             }
             while let (seq, out) = try await group.next() {
                 done[seq] = out
@@ -211,6 +231,53 @@ public struct PipelineRunner: Sendable {
         formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         return "\(formatter.string(from: now))-\(suffix)"
+    }
+}
+
+/// Counts what the steps of one stage skipped or quarantined.
+final class StepTally: Sendable {
+    private let counts = Mutex((skipped: 0, quarantined: 0))
+    func skip() { counts.withLock { $0.skipped += 1 } }
+    func quarantine() { counts.withLock { $0.quarantined += 1 } }
+    var skipped: Int { counts.withLock { $0.skipped } }
+    var quarantined: Int { counts.withLock { $0.quarantined } }
+}
+
+/// Applies a stage's steps to a batch, honouring each step's `on_error`.
+struct StepRunner: Sendable {
+    let steps: [ConfiguredStep]
+    let stage: String
+    let run: RunContext
+    let tally: StepTally
+
+    func apply(_ batch: [Record]) throws -> [Record] {
+        var records = batch
+        for configured in steps {
+            do {
+                records = try configured.step.apply(records)
+                continue
+            } catch {
+                if configured.onError == .fail { throw ETLError("step \(configured.name): \(describe(error))") }
+            }
+            // The batch failed: redo it record by record and set aside only the ones that fail.
+            var kept: [Record] = []
+            kept.reserveCapacity(records.count)
+            for record in records {
+                do {
+                    kept += try configured.step.apply([record])
+                } catch {
+                    switch configured.onError {
+                    case .fail: throw ETLError("step \(configured.name): \(describe(error))")
+                    case .skip: tally.skip()
+                    case .quarantine(let path):
+                        try run.quarantine.write(path: path, run: run, stage: stage, step: configured.name, reason: describe(error), record: record)
+                        tally.quarantine()
+                    }
+                }
+            }
+            records = kept
+        }
+        return records
     }
 }
 

@@ -8,6 +8,9 @@ public enum Summary {
                          s.bytes.map(String.init) ?? "", s.target ?? ""])
         }
         var lines = table(rows)
+        for s in report.stages where s.skipped > 0 || s.quarantined > 0 {
+            lines.append("stage \(s.id): \(s.skipped) record(s) skipped, \(s.quarantined) quarantined")
+        }
         for warning in report.warnings { lines.append("warning: \(warning)") }
         lines.append("run \(report.runID) finished in \(formatSeconds(report.seconds)); \(report.published.count) output(s) published")
         return lines.joined(separator: "\n")
@@ -21,7 +24,7 @@ public enum Summary {
             case .extract(let connection, let summary, _, _):
                 lines.append("\(indent)extract \(stage.id) <- connection \(connection) [\(summary)]")
             case .transform(let steps, let workers):
-                lines.append("\(indent)transform \(stage.id) (\(steps.count) step(s), \(workers) worker(s))")
+                lines.append("\(indent)transform \(stage.id) (\(steps.map(\.name).joined(separator: ", ")); \(workers) worker(s))")
             case .load(let format, let load):
                 lines.append("\(indent)load \(stage.id) -> \(format) \(load.target)")
             }

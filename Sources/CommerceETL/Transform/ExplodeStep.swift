@@ -37,7 +37,7 @@ public struct ExplodeStep: TransformStep {
             case .array(let items)?: elements = items
             case nil, .null?: continue
             case let other?:
-                throw ETLError("explode: '\(path)' is \(other.kindName), not an array")
+                throw ETLError("'\(path)' is \(other.kindName), not an array")
             }
             var parent: Record? = nil
             if parentAs != nil {

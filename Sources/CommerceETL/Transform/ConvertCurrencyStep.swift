@@ -1,0 +1,281 @@
+// `convert_currency`: every money field of an order in one currency, or a product price added in
+// another.
+//
+//   - convert_currency: { to: GBP, rates: samples/rates/eur-base.yml, rounding: half_up }
+//
+// Orders (records with `ChargedCurrency`): amounts are stored in ChargedCurrency, and the API
+// document says `OrderTotal * ExchangeRate` is the value in `Currency`. So: target equals
+// ChargedCurrency -> unchanged; target equals Currency and ExchangeRate is present -> that rate
+// (the rate when the order was placed); otherwise the rate table (cross rates through its base),
+// and a missing rate is an error for that record. Exact decimal arithmetic, rounded once to the
+// target currency's ISO 4217 minor units. The record gains `conversion: {from, to, rate, source}`.
+//
+// Products (records with `ProductPrices`): with `from`, each price list (ProductPrices and every
+// variation's VariationPrices) gains a converted entry for `to`, marked `converted: true`, unless
+// the merchant set one (`overwrite: true` replaces it).
+import Foundation
+import OrderedCollections
+import Yams
+
+public struct ConvertCurrencyStep: TransformStep {
+    /// ISO 4217 code, or `order` for each order's own `Currency`.
+    public var to: String
+    /// Source currency of product prices (orders use their ChargedCurrency).
+    public var from: String?
+    /// Rates against one base currency, inline; or `ratesFile`, read when the run starts.
+    public var table: RateTable?
+    public var ratesFile: String?
+    /// Amount paths; `*` stands for every element of an array.
+    public var fields: [[String]]
+    public var rounding: Money.Rounding
+    /// Products: replace a price the merchant set in the target currency.
+    public var overwrite: Bool
+
+    public static let orderMoneyFields = [
+        "OrderTotal", "OrderSubtotal", "OrderTax", "ShippingCost", "ShippingTax", "CustomShippingCost", "CouponDiscount",
+        "OrderDiscount", "PriceBreakDiscount", "LoyaltyDiscount", "TotalDiscount", "Items.*.Price", "Items.*.Tax",
+        "Items.*.Discount", "Items.*.DiscountList.*.DiscountAmount", "Transactions.*.Amount",
+    ]
+    static let priceFields = ["Price", "PriceRRP", "PriceWas", "PriceBundle"]
+
+    static func parse(_ value: ConfigValue) -> (any TransformStep)? {
+        guard let config = value.map() else { return nil }
+        let to = config.string("to", required: true)
+        if let to, to != "order", !Self.isCode(to) {
+            config.value("to")?.error("'\(config.path).to' must be an ISO 4217 code such as EUR, or 'order', found '\(to)'")
+        }
+        let from = config.string("from")
+        if let from, !Self.isCode(from) { config.value("from")?.error("'\(config.path).from' must be an ISO 4217 code, found '\(from)'") }
+        var table: RateTable? = nil
+        var ratesFile: String? = nil
+        if let rates = config.value("rates") {
+            if case .scalar = rates.node { ratesFile = rates.string() } else if let map = rates.map() { table = RateTable.parse(map) }
+        }
+        let fields = (config.strings("fields") ?? Self.orderMoneyFields).map { $0.split(separator: ".").map(String.init) }
+        let rounding = config.choice("rounding", Money.Rounding.allCases.map(\.rawValue), default: "half_up").flatMap(Money.Rounding.init)
+        let overwrite = config.bool("overwrite") ?? false
+        config.finish()
+        guard let to, let rounding else { return nil }
+        return ConvertCurrencyStep(to: to.uppercased() == "ORDER" ? "order" : to.uppercased(), from: from?.uppercased(), table: table,
+                                   ratesFile: ratesFile, fields: fields, rounding: rounding, overwrite: overwrite)
+    }
+
+    static func isCode(_ s: String) -> Bool { s.count == 3 && s.allSatisfy(\.isLetter) }
+
+    public func prepared(for run: RunContext) throws -> any TransformStep {
+        guard let ratesFile else { return self }
+        var copy = self
+        copy.table = try RateTable.load(AtomicFile.resolve(ratesFile, in: run.workingDirectory), shown: ratesFile)
+        return copy
+    }
+
+    public func apply(_ records: [Record]) throws -> [Record] {
+        try records.map { record in
+            if record["ProductPrices"] != nil, record["ChargedCurrency"] == nil { return try convertProduct(record) }
+            return try convertOrder(record)
+        }
+    }
+
+    private func describe(_ record: Record) -> String {
+        for key in ["OrderID", "ProductID", "id"] { if let v = record[key]?.flatText { return "\(key) \(v)" } }
+        return "record"
+    }
+
+    private func convertOrder(_ record: Record) throws -> Record {
+        guard let from = (record["ChargedCurrency"] ?? record["Currency"])?.flatText?.uppercased(), Self.isCode(from) else {
+            throw ETLError("\(describe(record)): no ChargedCurrency to convert from")
+        }
+        let currency = record["Currency"]?.flatText?.uppercased()
+        let target = to == "order" ? (currency ?? from) : to
+        let rate: Decimal
+        let source: String
+        if target == from {
+            rate = 1
+            source = "none"
+        } else if target == currency, case .decimal(let r)? = record["ExchangeRate"] {
+            rate = r.value
+            source = "order"
+        } else if target == currency, case .integer(let r)? = record["ExchangeRate"] {
+            rate = Decimal(r)
+            source = "order"
+        } else {
+            guard let table, let r = table.rate(from: from, to: target) else {
+                throw ETLError("\(describe(record)): no rate from \(from) to \(target)\(table == nil ? " (the order carries no ExchangeRate for it and the step has no rates)" : " in the rate table")")
+            }
+            rate = r
+            source = "table"
+        }
+        var out = record
+        let scale = Money.minorUnits(target)
+        if source != "none" {
+            for path in fields { try convert(&out, path[...], rate: rate, scale: scale) }
+            if fields == Self.orderMoneyFields.map({ $0.split(separator: ".").map(String.init) }) {
+                try keepPartsAddingUp(original: record, converted: &out, rate: rate, scale: scale)
+            }
+        }
+        out["conversion"] = .object(["from": .string(from), "to": .string(target),
+                                     "rate": .decimal(ExactDecimal(rate)), "source": .string(source)])
+        return out
+    }
+
+    /// Rounding each amount on its own can leave parts that no longer add up to their whole
+    /// (a penny either way). For Aurora orders, a line's DiscountList is re-split from the line's
+    /// converted Discount, and TotalDiscount becomes the converted line discounts plus the
+    /// converted order-level remainder, so `normalize_discounts` sees consistent figures.
+    private func keepPartsAddingUp(original: Record, converted out: inout Record, rate: Decimal, scale: Int) throws {
+        func amount(_ v: Value?) -> Decimal? {
+            switch v {
+            case .decimal(let d)?: d.value
+            case .integer(let n)?: Decimal(n)
+            default: nil
+            }
+        }
+        guard case .array(let sourceItems)? = original["Items"], case .array(var items)? = out["Items"] else { return }
+        var lineDiscounts: Decimal = 0
+        var convertedLineDiscounts: Int64 = 0
+        for (i, value) in items.enumerated() {
+            guard case .object(var item) = value, case .object(let sourceItem) = sourceItems[i] else { continue }
+            lineDiscounts += amount(sourceItem["Discount"]) ?? 0
+            guard let discount = amount(item["Discount"]), let minorDiscount = Money.minor(discount, scale: scale) else { continue }
+            convertedLineDiscounts += minorDiscount
+            if case .array(var list)? = item["DiscountList"], case .array(let sourceList)? = sourceItem["DiscountList"], !list.isEmpty {
+                let weights = sourceList.map { v -> Int64 in
+                    guard case .object(let e) = v, let a = amount(e["DiscountAmount"]) else { return 0 }
+                    return Money.minor(a, scale: 6) ?? 0
+                }
+                if let parts = Money.allocate(minorDiscount, weights: weights) {
+                    for (k, part) in parts.enumerated() {
+                        guard case .object(var entry) = list[k], entry["DiscountAmount"] != nil else { continue }
+                        entry["DiscountAmount"] = .decimal(Money.decimal(minor: part, scale: scale))
+                        list[k] = .object(entry)
+                    }
+                    item["DiscountList"] = .array(list)
+                    items[i] = .object(item)
+                }
+            }
+        }
+        out["Items"] = .array(items)
+        if let total = amount(original["TotalDiscount"]) {
+            let rest = Money.round((total - lineDiscounts) * rate, scale: scale, rounding)
+            let restMinor = Money.minor(rest, scale: scale) ?? 0
+            out["TotalDiscount"] = .decimal(Money.decimal(minor: convertedLineDiscounts + restMinor, scale: scale))
+        }
+    }
+
+    private func convert(_ record: inout Record, _ path: ArraySlice<String>, rate: Decimal, scale: Int) throws {
+        guard let key = path.first, let value = record[key] else { return }
+        record[key] = try convert(value, path.dropFirst(), rate: rate, scale: scale, field: key)
+    }
+
+    private func convert(_ value: Value, _ rest: ArraySlice<String>, rate: Decimal, scale: Int, field: String) throws -> Value {
+        if rest.isEmpty {
+            switch value {
+            case .null: return .null
+            case .decimal(let d): return .decimal(ExactDecimal(Money.round(d.value * rate, scale: scale, rounding), scale: scale))
+            case .integer(let n): return .decimal(ExactDecimal(Money.round(Decimal(n) * rate, scale: scale, rounding), scale: scale))
+            default: throw ETLError("\(field) is \(value.kindName), not an amount")
+            }
+        }
+        switch value {
+        case .array(let items) where rest.first == "*":
+            return .array(try items.map { try convert($0, rest.dropFirst(), rate: rate, scale: scale, field: field) })
+        case .object(var inner):
+            try convert(&inner, rest, rate: rate, scale: scale)
+            return .object(inner)
+        default:
+            return value
+        }
+    }
+
+    private func convertProduct(_ record: Record) throws -> Record {
+        guard let from else { throw ETLError("\(describe(record)): converting product prices needs 'from' (the currency to convert from)") }
+        let target = to == "order" ? from : to
+        guard target != from else { return record }
+        guard let table, let rate = table.rate(from: from, to: target) else {
+            throw ETLError("\(describe(record)): no rate from \(from) to \(target) in the rate table")
+        }
+        let scale = Money.minorUnits(target)
+        var out = record
+        out["ProductPrices"] = try convertPrices(record["ProductPrices"], from: from, to: target, rate: rate, scale: scale)
+        if case .array(let variations)? = record["Variations"] {
+            out["Variations"] = .array(try variations.map { v in
+                guard case .object(var variation) = v, variation["VariationPrices"] != nil else { return v }
+                variation["VariationPrices"] = try convertPrices(variation["VariationPrices"], from: from, to: target, rate: rate, scale: scale)
+                return .object(variation)
+            })
+        }
+        out["conversion"] = .object(["from": .string(from), "to": .string(target), "rate": .decimal(ExactDecimal(rate)), "source": .string("table")])
+        return out
+    }
+
+    private func convertPrices(_ list: Value?, from: String, to target: String, rate: Decimal, scale: Int) throws -> Value? {
+        guard case .array(var entries)? = list else { return list }
+        func iso(_ v: Value) -> String? { if case .object(let r) = v { r["ISO"]?.flatText?.uppercased() } else { nil } }
+        guard let source = entries.first(where: { iso($0) == from }), case .object(let sourceEntry) = source else { return list }
+        let existing = entries.firstIndex { iso($0) == target }
+        if existing != nil, !overwrite { return list }
+        var converted = Record()
+        for (key, value) in sourceEntry.fields {
+            if key == "ISO" {
+                converted["ISO"] = .string(target)
+            } else if Self.priceFields.contains(key) {
+                converted[key] = try convert(value, [], rate: rate, scale: scale, field: key)
+            } else {
+                converted[key] = value
+            }
+        }
+        converted["converted"] = .bool(true)
+        if let existing { entries[existing] = .object(converted) } else { entries.append(.object(converted)) }
+        return .array(entries)
+    }
+}
+
+/// Exchange rates against one base currency: `rates[X]` units of X buy one unit of `base`.
+public struct RateTable: Sendable, Equatable {
+    public var base: String
+    public var rates: [String: Decimal]
+
+    /// The rate that turns an amount in `from` into `to`, through the base.
+    public func rate(from: String, to: String) -> Decimal? {
+        guard let f = from == base ? 1 : rates[from], let t = to == base ? 1 : rates[to], !f.isZero else { return nil }
+        return t / f
+    }
+
+    static func parse(_ map: ConfigMap) -> RateTable? {
+        let base = map.string("base", required: true)?.uppercased()
+        var rates: [String: Decimal] = [:]
+        if let list = map.map("rates", required: true) {
+            for entry in list.entries() {
+                guard let text = entry.value.string() else { continue }
+                guard let d = ExactDecimal(parsing: text), d.value > 0 else {
+                    entry.value.error("'\(entry.value.path)' must be a positive decimal rate, found '\(text)'")
+                    continue
+                }
+                rates[entry.key.uppercased()] = d.value
+            }
+        }
+        map.finish()
+        return base.map { RateTable(base: $0, rates: rates) }
+    }
+
+    /// Reads a YAML or JSON file `{base: EUR, rates: {GBP: 0.8478, ...}}`.
+    static func load(_ path: String, shown: String) throws -> RateTable {
+        let text: String
+        do {
+            let reader = try FileReader(path: path)
+            var bytes: [UInt8] = []
+            while let chunk = try reader.read(1 << 16) { bytes += chunk }
+            text = String(decoding: bytes, as: UTF8.self)
+        } catch {
+            throw ETLError("\(shown): cannot read the rate table: \(error)")
+        }
+        let diagnostics = Diagnostics()
+        let context = ConfigContext(file: shown, environment: [:], diagnostics: diagnostics)
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch { throw ETLError("\(shown): not a YAML or JSON rate table: \(String(describing: error).split(separator: "\n").first ?? "")") }
+        guard let node, let map = ConfigValue(node: node, path: "", context: context).map(), let table = RateTable.parse(map), !diagnostics.hasErrors else {
+            throw ETLError(diagnostics.errors.first?.description ?? "\(shown): a rate table needs 'base' and 'rates'")
+        }
+        return table
+    }
+}
