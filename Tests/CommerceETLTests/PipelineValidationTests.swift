@@ -109,7 +109,7 @@ private func diagnostics(_ yaml: String, environment: [String: String] = [:]) ->
         yaml = yaml.replacingOccurrences(of: "dialect: aurora-xml ", with: "dialect: aurora-xm ")
         yaml = yaml.replacingOccurrences(of: "sqlite: {", with: "sqlit: {")
         let messages = diagnostics(yaml)
-        #expect(messages.contains("p.yml:17:9: error: unknown transform step 'explod' (did you mean 'explode'?); steps are explode, select, rename, drop"))
+        #expect(messages.contains("p.yml:17:9: error: unknown transform step 'explod' (did you mean 'explode'?); steps are explode, select, rename, drop, filter, dedupe, convert_currency, normalize_discounts"))
         #expect(messages.contains("p.yml:7:14: error: 'connections.recorded.dialect' must be one of aurora-xml, aurora-rest, americommerce, found 'aurora-xm' (did you mean 'aurora-xml'?)"))
         #expect(messages.contains { $0.hasPrefix("p.yml:32:3: error: load 'reporting_db' names no format") })
     }

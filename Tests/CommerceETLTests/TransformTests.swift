@@ -18,7 +18,7 @@ private func step(_ yaml: String) throws -> any TransformStep {
     guard case .transform(let steps, _)? = pipeline.stage("s")?.role, let first = steps.first else {
         throw ETLError("no step")
     }
-    return first
+    return first.step
 }
 
 private let order: Record = [
@@ -46,7 +46,7 @@ private let order: Record = [
         let explode = try step("explode: { path: Tags }")
         let records: [Record] = [["Tags": .array([])], ["Tags": .null], [:], ["Tags": .array([.string("x"), .integer(2)])]]
         #expect(try explode.apply(records) == [["value": .string("x")], ["value": .integer(2)]])
-        #expect(throws: ETLError("explode: 'Tags' is string, not an array")) { try explode.apply([["Tags": .string("x")]]) }
+        #expect(throws: ETLError("'Tags' is string, not an array")) { try explode.apply([["Tags": .string("x")]]) }
     }
 
     @Test func selectBuildsRecordsInOrderWithNullForAbsentPaths() throws {
