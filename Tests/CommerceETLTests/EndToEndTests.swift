@@ -229,6 +229,64 @@ import Testing
         #expect(text.contains("\"grand_total\":"))
     }
 
+    @Test func reportingFeedLinesAddUpInGBP() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try runCLI(["run", "pipelines/reporting-feed.yml"], in: dir, environment: ["AURORA_XML_URL": "demo:?orders=800&products=80&seed=4"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let db = dir.appendingPathComponent("out/reporting-feed/reporting.sqlite").path
+        #expect(try sqliteRows(db, "SELECT DISTINCT currency FROM order_lines") == [["GBP"]])
+        // Orders charged in EUR were converted with the reference rates; the rest needed nothing.
+        #expect(try sqliteRows(db, "SELECT count(*) > 0 FROM order_lines WHERE rate_source = 'table'") == [["1"]])
+        #expect(try sqliteRows(db, "SELECT count(*) FROM order_lines WHERE discount_check IS NOT NULL") == [["0"]])
+        #expect(try sqliteRows(db, "SELECT count(*) FROM order_lines WHERE status = 'Cancelled'") == [["0"]])
+        // Per line, in pennies: net = gross - line discount - share.
+        #expect(try sqliteRows(db, "SELECT count(*) FROM order_lines WHERE round(gross_amount * 100) - round(line_discount * 100) - round(order_discount_share * 100) != round(net_amount * 100)") == [["0"]])
+    }
+
+    @Test func onErrorSkipAndQuarantine() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // No rates: orders taken in another currency than they were charged in convert with their
+        // own ExchangeRate; to CHF nothing can convert, so every order fails the step.
+        for (policy, expected) in [("skip", "skipped"), ("{ quarantine: out/bad.ndjson }", "quarantined")] {
+            let yaml = """
+                version: 1
+                name: onerror
+                connections:
+                  recorded: { type: files, dialect: aurora-xml, paths: [samples/aurora-xml/order-get-*.xml] }
+                extract:
+                  orders: { connection: recorded, resource: orders }
+                transform:
+                  chf:
+                    input: orders
+                    steps:
+                      - convert_currency: { to: CHF }
+                        on_error: \(policy)
+                load:
+                  out: { input: chf, csv: { path: out/chf.csv } }
+                """
+            try yaml.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+            let r = try runCLI(["run", "p.yml"], in: dir)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains(expected == "skipped" ? "stage chf: 4 record(s) skipped, 0 quarantined" : "stage chf: 0 record(s) skipped, 4 quarantined"))
+        }
+        let lines = try String(contentsOf: dir.appendingPathComponent("out/bad.ndjson"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4)
+        let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
+        #expect(first["stage"] as? String == "chf" && first["step"] as? String == "convert_currency")
+        #expect(first["reason"] as? String == "OrderID 12345678: no rate from GBP to CHF (the order carries no ExchangeRate for it and the step has no rates)")
+        #expect((first["record"] as? [String: Any])?["OrderID"] as? Int == 12345678)
+
+        // Without on_error the first bad record fails the run, naming stage, step and record.
+        let failing = try String(contentsOf: dir.appendingPathComponent("p.yml"), encoding: .utf8)
+            .replacingOccurrences(of: "\n        on_error: { quarantine: out/bad.ndjson }", with: "")
+        try failing.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        let r = try runCLI(["run", "p.yml"], in: dir)
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("error: stage 'chf': step convert_currency: OrderID 12345678: no rate from GBP to CHF"))
+    }
+
     @Test func planShowsTheGraphAndTargets() throws {
         let r = try runCLI(["plan", "pipelines/seed-examples.yml"], in: Fixtures.packageRoot)
         #expect(r.status == 0)
