@@ -40,8 +40,56 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
         #expect(raw.contains("\n1,\"comma, inside\",1.50,"))
         let (header, rows) = try readCSV(url)
         #expect(header == ["id", "text", "price", "nested", "missing", "flag"])
-        #expect(rows.map { $0[1] } == tricky)
+        // The formula guard shows "=SUM(A1)" as text in a spreadsheet; everything else is as written.
+        #expect(rows.map { $0[1] } == tricky.map { $0 == "=SUM(A1)" ? "'=SUM(A1)" : $0 })
         #expect(rows.allSatisfy { $0.count == 6 && $0[4] == "" })
+    }
+
+    @Test func spreadsheetOptions() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let records: [Record] = [
+            ["id": .integer(1), "name": .string("=1+1"), "phone": .string("+44 20 7946 0000"), "amount": .decimal(ExactDecimal(parsing: "-5.50")!),
+             "text": .string("-0.50"), "at": .string("@home"), "tab": .string("\tx"), "nested": .object(["a": .string("b;c")]), "none": .null],
+        ]
+        let load = CSVLoad(path: "s.csv", delimiter: UInt8(ascii: ";"), crlf: true, bom: true, null: "NULL")
+        _ = try write(load, [records], in: dir)
+        let bytes = Array(try Data(contentsOf: dir.appendingPathComponent("s.csv")))
+        #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
+        let text = String(decoding: bytes.dropFirst(3), as: UTF8.self)
+        #expect(text == "id;name;phone;amount;text;at;tab;nested;none\r\n1;'=1+1;'+44 20 7946 0000;-5.50;-0.50;'@home;'\tx;\"{\"\"a\"\":\"\"b;c\"\"}\";NULL\r\n")
+        let reader = try CSVReader(string: text, hasHeaderRow: true, delimiter: ";")
+        #expect(reader.next() == ["1", "'=1+1", "'+44 20 7946 0000", "-5.50", "-0.50", "'@home", "'\tx", #"{"a":"b;c"}"#, "NULL"])
+
+        let raw = CSVLoad(path: "r.csv", header: false, formulaGuard: false)
+        _ = try write(raw, [records], in: dir)
+        #expect(try String(contentsOf: dir.appendingPathComponent("r.csv"), encoding: .utf8).hasPrefix("1,=1+1,+44 20 7946 0000,"))
+    }
+
+    @Test func fixedColumnsFromAMapOfPaths() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = PipelineLoader.load(yaml: """
+            version: 1
+            name: t
+            connections: { r: { type: files, dialect: aurora-xml, paths: [x.xml] } }
+            extract: { o: { connection: r, resource: orders } }
+            load: { l: { input: o, csv: { path: c.csv, columns: { Order: OrderID, "First SKU": Items.0.VariationReference, Missing: Nope } } } }
+            """, file: "t.yml", environment: [:])
+        guard case .load(_, let load)? = outcome.pipeline?.stage("l")?.role else { Issue.record("\(outcome.diagnostics)"); return }
+        let first: [Record] = [["OrderID": .integer(7), "Items": .array([.object(["VariationReference": .string("A-1")])]), "Extra": .string("x")]]
+        let second: [Record] = [["OrderID": .integer(8), "Late": .string("dropped by choice")]]
+        _ = try write(load, [first, second], in: dir)
+        #expect(try String(contentsOf: dir.appendingPathComponent("c.csv"), encoding: .utf8) == "Order,First SKU,Missing\n7,A-1,\n8,,\n")
+    }
+
+    @Test func lateColumnsWithCRLFAndABOM() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let load = CSVLoad(path: "l.csv", crlf: true, bom: true)
+        _ = try write(load, [[["a": .string("x\r\ny")]], [["a": .integer(2), "b": .integer(3)]]], in: dir)
+        let bytes = Array(try Data(contentsOf: dir.appendingPathComponent("l.csv")))
+        #expect(String(decoding: bytes, as: UTF8.self) == "\u{FEFF}a,b\r\n\"x\r\ny\",\r\n2,3\r\n")
     }
 
     @Test func aFieldFirstSeenLaterIsKeptAndEarlierRowsArePadded() throws {

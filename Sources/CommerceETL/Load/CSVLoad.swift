@@ -1,62 +1,170 @@
-// `csv:` load: RFC 4180 text. Comma separated, LF line endings, a header row, fields quoted
-// only when they hold a comma, quote, CR or LF (quotes doubled). Nested values are JSON text,
-// null is an empty cell. The header is the union of fields in first-seen order; a field first
-// seen after rows were written is added as a new last column and earlier rows are padded.
-
+// `csv:` load: RFC 4180 text for partner feeds and spreadsheets.
+//
+//   csv: { path: out/lines.csv, delimiter: ";", line_ending: crlf, bom: true, columns: { Order: order_id, SKU: sku } }
+//
+// Fields are quoted only when they hold the delimiter, a quote, CR or LF (quotes doubled). Nested
+// values are JSON text, null is `null:` (empty by default), booleans true/false, decimals digit
+// for digit, dates ISO 8601. Without `columns` the header is the union of fields in first-seen
+// order; a field first seen after rows were written becomes a new last column and earlier rows
+// are padded, so no value is dropped. The formula guard (on by default) prefixes text cells that
+// start with =, +, -, @, tab or CR with ' so a spreadsheet shows them instead of running them;
+// numbers, and text that is just a number such as "-0.50", are left alone.
 import Foundation
 
 public struct CSVLoad: LoadFormat {
     /// Output file, relative to the working directory.
     public var path: String
+    /// Fixed columns: header name and the dotted path it takes its value from. Nil: every field.
+    public var columns: [(header: String, path: FieldPath)]?
+    public var delimiter: UInt8
+    public var header: Bool
+    public var crlf: Bool
+    public var bom: Bool
+    public var null: String
+    public var formulaGuard: Bool
 
     public var target: String { path }
+
+    public init(path: String, columns: [(header: String, path: FieldPath)]? = nil, delimiter: UInt8 = UInt8(ascii: ","),
+                header: Bool = true, crlf: Bool = false, bom: Bool = false, null: String = "", formulaGuard: Bool = true) {
+        self.path = path
+        self.columns = columns
+        self.delimiter = delimiter
+        self.header = header
+        self.crlf = crlf
+        self.bom = bom
+        self.null = null
+        self.formulaGuard = formulaGuard
+    }
 
     static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
         guard let config = value.map() else { return nil }
         let path = config.string("path", required: true)
+        var columns: [(header: String, path: FieldPath)]? = nil
+        if let c = config.value("columns") {
+            if case .sequence = c.node, let names = c.strings() {
+                columns = names.compactMap { name in FieldPath(name).map { (name, $0) } }
+            } else if let pairs = config.stringPairs("columns") {
+                columns = []
+                for pair in pairs {
+                    guard let p = FieldPath(pair.value) else {
+                        config.context.diagnostics.error("'\(c.path).\(pair.key)' is not a valid field path: '\(pair.value)'", at: pair.location)
+                        continue
+                    }
+                    columns?.append((pair.key, p))
+                }
+            }
+        }
+        var delimiter: UInt8 = UInt8(ascii: ",")
+        if let d = config.value("delimiter"), let text = d.string() {
+            let resolved = text == "tab" || text == "\\t" ? "\t" : text
+            if resolved.utf8.count == 1, let byte = resolved.utf8.first, ![34, 10, 13].contains(byte) {
+                delimiter = byte
+            } else {
+                d.error("'\(d.path)' must be one character other than a quote or line break (or 'tab'), found '\(text)'")
+            }
+        }
+        let header = config.bool("header") ?? true
+        let crlf = config.choice("line_ending", ["lf", "crlf"], default: "lf") == "crlf"
+        let bom = config.bool("bom") ?? false
+        let null = config.string("null") ?? ""
+        let formulaGuard = config.bool("formula_guard") ?? true
         config.finish()
         guard let path else { return nil }
-        return CSVLoad(path: path)
+        return CSVLoad(path: path, columns: columns, delimiter: delimiter, header: header, crlf: crlf, bom: bom,
+                       null: null, formulaGuard: formulaGuard)
     }
 
     public func makeWriter(_ run: RunContext) throws -> any LoadWriter {
-        try CSVWriter(output: StagedOutput(path: path, run: run))
+        try CSVWriter(output: StagedOutput(path: path, run: run), format: self)
     }
+
+    /// One cell's bytes.
+    func appendCell(_ value: Value?, to out: inout [UInt8]) {
+        guard let value, let text = value.flatText else {
+            append(null, guard: false, to: &out)
+            return
+        }
+        let isText: Bool
+        switch value {
+        case .string: isText = ExactDecimal(parsing: text) == nil
+        case .array, .object, .dateTime, .date: isText = true
+        default: isText = false
+        }
+        append(text, guard: formulaGuard && isText, to: &out)
+    }
+
+    func append(_ text: String, guard: Bool, to out: inout [UInt8]) {
+        var prefix: UInt8? = nil
+        if `guard`, let first = text.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13].contains(first) {
+            prefix = UInt8(ascii: "'")
+        }
+        let needsQuotes = text.utf8.contains { $0 == delimiter || $0 == 34 || $0 == 10 || $0 == 13 }
+        guard needsQuotes else {
+            if let prefix { out.append(prefix) }
+            out.append(contentsOf: text.utf8)
+            return
+        }
+        out.append(34)
+        if let prefix { out.append(prefix) }
+        for byte in text.utf8 {
+            if byte == 34 { out.append(34) }
+            out.append(byte)
+        }
+        out.append(34)
+    }
+
+    var lineEnd: [UInt8] { crlf ? [13, 10] : [10] }
 }
 
 final class CSVWriter: LoadWriter {
     private let output: StagedOutput
+    private let format: CSVLoad
     private var file: OutputFile?
     private var columns: [String] = []
     private var columnIndex: [String: Int] = [:]
     /// Rows written so far with how many columns, in runs: (rows in the run, columns).
     private var segments: [(rows: Int, columns: Int)] = []
     private var rows = 0
+    private var started = false
     private var line: [UInt8] = []
 
-    init(output: StagedOutput) throws {
+    init(output: StagedOutput, format: CSVLoad) throws {
         self.output = output
+        self.format = format
         file = try OutputFile(creating: output.temporary)
+        if let fixed = format.columns { columns = fixed.map(\.header) }
     }
 
     func write(_ records: [Record]) throws {
-        guard let file else { return }
-        for record in records {
-            for key in record.fields.keys where columnIndex[key] == nil {
-                columnIndex[key] = columns.count
-                columns.append(key)
+        guard let file, !records.isEmpty else { return }
+        if format.columns == nil {
+            for record in records {
+                for key in record.fields.keys where columnIndex[key] == nil {
+                    columnIndex[key] = columns.count
+                    columns.append(key)
+                }
             }
         }
-        if rows == 0, segments.isEmpty, !records.isEmpty {
-            try file.write(headerLine(columns))
+        if !started {
+            started = true
+            if format.bom { try file.write([0xEF, 0xBB, 0xBF]) }
+            if format.header { try file.write(headerLine(columns)) }
         }
         for record in records {
             line.removeAll(keepingCapacity: true)
-            for (i, column) in columns.enumerated() {
-                if i > 0 { line.append(UInt8(ascii: ",")) }
-                if let text = record.fields[column]?.flatText { CSVWriter.appendCell(text, to: &line) }
+            if let fixed = format.columns {
+                for (i, column) in fixed.enumerated() {
+                    if i > 0 { line.append(format.delimiter) }
+                    format.appendCell(record.value(at: column.path), to: &line)
+                }
+            } else {
+                for (i, column) in columns.enumerated() {
+                    if i > 0 { line.append(format.delimiter) }
+                    format.appendCell(record.fields[column], to: &line)
+                }
             }
-            line.append(10)
+            line.append(contentsOf: format.lineEnd)
             try file.write(line)
             if let last = segments.last, last.columns == columns.count {
                 segments[segments.count - 1].rows += 1
@@ -70,25 +178,11 @@ final class CSVWriter: LoadWriter {
     private func headerLine(_ names: [String]) -> [UInt8] {
         var out: [UInt8] = []
         for (i, name) in names.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            CSVWriter.appendCell(name, to: &out)
+            if i > 0 { out.append(format.delimiter) }
+            format.append(name, guard: format.formulaGuard, to: &out)
         }
-        out.append(10)
+        out.append(contentsOf: format.lineEnd)
         return out
-    }
-
-    static func appendCell(_ text: String, to out: inout [UInt8]) {
-        let needsQuotes = text.utf8.contains { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }
-        guard needsQuotes else {
-            out.append(contentsOf: text.utf8)
-            return
-        }
-        out.append(34)
-        for byte in text.utf8 {
-            if byte == 34 { out.append(34) }
-            out.append(byte)
-        }
-        out.append(34)
     }
 
     func finish() throws -> LoadResult {
@@ -116,24 +210,32 @@ final class CSVWriter: LoadWriter {
                 total += segment.rows
                 rowLimits.append((total, columns.count - segment.columns))
             }
-            try target.write(headerLine(columns))
+            if format.bom { try target.write([0xEF, 0xBB, 0xBF]) }
+            if format.header { try target.write(headerLine(columns)) }
             var inQuotes = false
-            var skippingHeader = true
+            var skipping = format.bom ? 3 : 0      // the BOM is already written
+            var skippingHeader = format.header
             var row = 0
             var segment = 0
             var chunkOut: [UInt8] = []
             while let chunk = try source.read(1 << 16) {
                 chunkOut.removeAll(keepingCapacity: true)
                 for byte in chunk {
+                    if skipping > 0 {
+                        skipping -= 1
+                        continue
+                    }
                     if byte == 34 { inQuotes.toggle() }
                     if byte == 10, !inQuotes {
                         if skippingHeader {
                             skippingHeader = false
                             continue
                         }
+                        let hadCR = chunkOut.last == 13
+                        if hadCR { chunkOut.removeLast() }
                         while row >= rowLimits[segment].endRow { segment += 1 }
-                        chunkOut.append(contentsOf: repeatElement(UInt8(ascii: ","), count: rowLimits[segment].missing))
-                        chunkOut.append(10)
+                        chunkOut.append(contentsOf: repeatElement(format.delimiter, count: rowLimits[segment].missing))
+                        chunkOut.append(contentsOf: format.lineEnd)
                         row += 1
                         continue
                     }
