@@ -133,6 +133,69 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
     }
 }
 
+@Suite struct RotationTests {
+    private func gzipTest(_ url: URL) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["gzip", "-t", url.path]
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    @Test func rotatedPartsAreValidGzipAndAStaleTailIsRemoved() async throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let batches: [[Record]] = (0..<10).map { b in (0..<1000).map { ["n": .integer(Int64(b * 1000 + $0)), "pad": .string(String(repeating: "x", count: 50))] } }
+        let first = try write(NDJSONGzipLoad(path: "out/orders.ndjson.gz", maxRecords: 3000), batches, in: dir)
+        #expect(first.rows == 10_000)
+        #expect(Fixtures.files(in: dir) == ["out", "out/orders-00001.ndjson.gz", "out/orders-00002.ndjson.gz", "out/orders-00003.ndjson.gz", "out/orders-00004.ndjson.gz"])
+        var seen: [Int] = []
+        for part in 1...4 {
+            let url = dir.appendingPathComponent("out/orders-0000\(part).ndjson.gz")
+            #expect(try gzipTest(url) == 0)
+            let lines = String(decoding: try gunzip(url), as: UTF8.self).split(separator: "\n")
+            #expect(lines.count == (part < 4 ? 3000 : 1000))
+            for line in lines { seen.append((try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])["n"] as! Int) }
+        }
+        #expect(seen == Array(0..<10_000))
+
+        // A later run through the runner with fewer parts: the old parts 3 and 4 go.
+        let yaml = """
+            version: 1
+            name: rot
+            connections: { r: { type: files, dialect: aurora-xml, paths: [samples/aurora-xml/order-get-*.xml] } }
+            extract: { o: { connection: r, resource: orders } }
+            load: { l: { input: o, ndjson_gz: { path: out/orders.ndjson.gz, rotate: { max_records: 3 } } } }
+            """
+        let pipeline = try loadPipeline(yaml)
+        _ = try await PipelineRunner(pipeline: pipeline, log: quietLog(), workingDirectory: dir.path).run()
+        #expect(Fixtures.files(in: dir) == ["out", "out/orders-00001.ndjson.gz", "out/orders-00002.ndjson.gz"])
+    }
+
+    @Test func rotationBySize() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Incompressible-ish text, so the compressed size grows with the records.
+        var random = SystemRandomNumberGenerator()
+        let batches: [[Record]] = (0..<4).map { _ in (0..<2000).map { _ in ["r": .string(String(UInt64.random(in: 0...UInt64.max, using: &random), radix: 36))] } }
+        let result = try write(NDJSONGzipLoad(path: "s.ndjson.gz", maxBytes: 32_768), batches, in: dir)
+        let parts = Fixtures.files(in: dir)
+        #expect(parts.count >= 2)
+        // Every part but the last reached the limit before the next began.
+        for part in parts.dropLast() {
+            #expect(try Data(contentsOf: dir.appendingPathComponent(part)).count >= 32_768)
+        }
+        var total = 0
+        for part in parts {
+            let url = dir.appendingPathComponent(part)
+            #expect(try gzipTest(url) == 0)
+            total += String(decoding: try gunzip(url), as: UTF8.self).split(separator: "\n").count
+        }
+        #expect(total == 8000 && result.rows == 8000)
+    }
+}
+
 @Suite struct SQLiteLoadTests {
     @Test func createsTypedColumnsAndAddsLateOnes() throws {
         let dir = try Fixtures.workspace()

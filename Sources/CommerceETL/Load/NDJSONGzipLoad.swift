@@ -1,63 +1,151 @@
 // `ndjson_gz:` load: one JSON object per line, keys in record order, exact decimals as JSON
-// numbers, dates as ISO 8601 strings, gzip-compressed as it is written.
+// numbers, dates as ISO 8601 strings, gzip-compressed as it is written. With `rotate`, the
+// output is split into numbered parts: `orders.ndjson.gz` becomes `orders-00001.ndjson.gz`,
+// `orders-00002.ndjson.gz`, ...; parts left from an earlier, longer run are removed when the
+// new ones are published.
+import Foundation
 
 public struct NDJSONGzipLoad: LoadFormat {
     /// Output file, relative to the working directory.
     public var path: String
     /// gzip compression level, 1 (fastest) to 9 (smallest).
     public var level: Int
+    /// Start a new part after this many records.
+    public var maxRecords: Int?
+    /// Start a new part once this many compressed bytes were written.
+    public var maxBytes: Int64?
 
     public var target: String { path }
+
+    public init(path: String, level: Int = 6, maxRecords: Int? = nil, maxBytes: Int64? = nil) {
+        self.path = path
+        self.level = level
+        self.maxRecords = maxRecords
+        self.maxBytes = maxBytes
+    }
 
     static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
         guard let config = value.map() else { return nil }
         let path = config.string("path", required: true)
         let level = config.integer("level", in: 1...9) ?? 6
+        var maxRecords: Int? = nil, maxBytes: Int64? = nil
+        if let rotate = config.map("rotate") {
+            maxRecords = rotate.integer("max_records", in: 1...Int.max)
+            maxBytes = rotate.integer("max_bytes", in: 1024...Int.max).map(Int64.init)
+            if maxRecords == nil, maxBytes == nil {
+                config.context.diagnostics.error("'\(rotate.path)' needs max_records or max_bytes", at: rotate.location)
+            }
+            rotate.finish()
+        }
         config.finish()
         guard let path else { return nil }
-        return NDJSONGzipLoad(path: path, level: level)
+        return NDJSONGzipLoad(path: path, level: level, maxRecords: maxRecords, maxBytes: maxBytes)
+    }
+
+    var rotates: Bool { maxRecords != nil || maxBytes != nil }
+
+    /// `dir/orders.ndjson.gz`, part 3 -> `dir/orders-00003.ndjson.gz`.
+    static func partPath(_ path: String, _ part: Int) -> String {
+        let url = URL(fileURLWithPath: path)
+        let name = url.lastPathComponent
+        let dot = name.firstIndex(of: ".") ?? name.endIndex
+        let number = String(part)
+        let padded = String(repeating: "0", count: max(0, 5 - number.count)) + number
+        let partName = name[..<dot] + "-" + padded + name[dot...]
+        return path.hasSuffix(name) ? String(path.dropLast(name.count)) + partName : partName
     }
 
     public func makeWriter(_ run: RunContext) throws -> any LoadWriter {
-        try NDJSONGzipWriter(output: StagedOutput(path: path, run: run), level: Int32(level))
+        try NDJSONGzipWriter(load: self, run: run)
     }
 }
 
 final class NDJSONGzipWriter: LoadWriter {
-    private let output: StagedOutput
-    private var file: OutputFile?
-    private let gzip: GzipStream
+    private struct Part {
+        let output: StagedOutput
+        let file: OutputFile
+        let gzip: GzipStream
+        var records = 0
+    }
+
+    private let load: NDJSONGzipLoad
+    private let run: RunContext
+    private var current: Part?
+    private var done: [(StagedOutput, Int64)] = []
     private var rows = 0
     private var buffer: [UInt8] = []
+    private var closed = false
 
-    init(output: StagedOutput, level: Int32) throws {
-        self.output = output
-        gzip = try GzipStream(level: level)
-        file = try OutputFile(creating: output.temporary)
+    init(load: NDJSONGzipLoad, run: RunContext) throws {
+        self.load = load
+        self.run = run
+        current = try open(part: 1)
+    }
+
+    private func open(part: Int) throws -> Part {
+        let path = load.rotates ? NDJSONGzipLoad.partPath(load.path, part) : load.path
+        let output = try StagedOutput(path: path, run: run)
+        return Part(output: output, file: try OutputFile(creating: output.temporary), gzip: try GzipStream(level: Int32(load.level)))
+    }
+
+    private func close(_ part: Part) throws {
+        try part.gzip.finish { try part.file.write($0) }
+        try part.file.close()
+        done.append((part.output, part.file.bytesWritten))
     }
 
     func write(_ records: [Record]) throws {
-        guard let file else { return }
+        guard var part = current else { return }
         buffer.removeAll(keepingCapacity: true)
         for record in records {
+            let full = (load.maxRecords.map { part.records >= $0 } ?? false) || (load.maxBytes.map { part.file.bytesWritten >= $0 } ?? false)
+            if full, part.records > 0 {
+                try part.gzip.compress(buffer) { try part.file.write($0) }
+                buffer.removeAll(keepingCapacity: true)
+                try close(part)
+                part = try open(part: done.count + 1)
+                current = part
+            }
             JSONWriter.write(record, into: &buffer)
             buffer.append(10)
+            part.records += 1
+            if load.maxBytes != nil, buffer.count >= 1 << 12 {
+                // Compress as we go so the compressed size the rotation looks at stays current.
+                try part.gzip.compress(buffer) { try part.file.write($0) }
+                buffer.removeAll(keepingCapacity: true)
+            }
         }
+        try part.gzip.compress(buffer) { try part.file.write($0) }
+        current = part
         rows += records.count
-        try gzip.compress(buffer) { try file.write($0) }
     }
 
     func finish() throws -> LoadResult {
-        guard let file else { throw ETLError("ndjson_gz output already closed") }
-        try gzip.finish { try file.write($0) }
-        try file.close()
-        self.file = nil
-        return LoadResult(staged: [output.staged], rows: rows, bytes: file.bytesWritten)
+        guard !closed, let part = current else { throw ETLError("ndjson_gz output already closed") }
+        try close(part)
+        current = nil
+        closed = true
+        var obsolete: [String] = []
+        if load.rotates {
+            // Parts beyond this run's last one belong to an earlier run.
+            var n = done.count + 1
+            while true {
+                let stale = AtomicFile.resolve(NDJSONGzipLoad.partPath(load.path, n), in: run.workingDirectory)
+                guard FileManager.default.fileExists(atPath: stale) else { break }
+                obsolete.append(stale)
+                n += 1
+            }
+        }
+        return LoadResult(staged: done.map(\.0.staged), rows: rows, bytes: done.reduce(0) { $0 + $1.1 }, obsolete: obsolete)
     }
 
     func abort() {
-        file?.discard()
-        file = nil
-        output.abort()
+        if let part = current {
+            part.file.discard()
+            part.output.abort()
+        }
+        for (output, _) in done { output.abort() }
+        current = nil
+        done.removeAll()
     }
 }

@@ -68,11 +68,15 @@ public struct LoadResult: Sendable {
     public var staged: [StagedFile]
     public var rows: Int
     public var bytes: Int64
+    /// Files of an earlier run this run's outputs replace (rotated parts beyond the new last one),
+    /// removed once the new files are published.
+    public var obsolete: [String]
 
-    public init(staged: [StagedFile], rows: Int, bytes: Int64) {
+    public init(staged: [StagedFile], rows: Int, bytes: Int64, obsolete: [String] = []) {
         self.staged = staged
         self.rows = rows
         self.bytes = bytes
+        self.obsolete = obsolete
     }
 }
 

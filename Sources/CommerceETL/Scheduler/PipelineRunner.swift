@@ -133,6 +133,7 @@ public struct PipelineRunner: Sendable {
                 try AtomicFile.publish(temporary: file.temporary, final: file.final)
                 published.append(file.final)
             }
+            for stale in results.all.flatMap(\.obsolete) { try? FileManager.default.removeItem(atPath: stale) }
         } catch {
             for file in staged { try? FileManager.default.removeItem(atPath: file.temporary) }
             context.directories.removeEmpty()
