@@ -133,6 +133,43 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
     }
 }
 
+@Suite struct OutputPathTests {
+    private let yaml = """
+        version: 1
+        name: paths
+        connections: { r: { type: files, dialect: aurora-xml, paths: [samples/aurora-xml/order-get-example.xml] } }
+        extract: { o: { connection: r, resource: orders } }
+        load: { l: { input: o, csv: { path: "PATH" } } }
+        """
+
+    @Test func placeholdersAreFilledIn() async throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pipeline = try loadPipeline(yaml.replacingOccurrences(of: "PATH", with: "exports/{pipeline}/{run_date}/orders-{run_id}.csv"))
+        let report = try await PipelineRunner(pipeline: pipeline, log: quietLog(), workingDirectory: dir.path).run()
+        let day = String(Timestamp(epochSeconds: Int64(Date().timeIntervalSince1970)).description.prefix(10))
+        #expect(report.published == [dir.appendingPathComponent("exports/paths/\(day)/orders-\(report.runID).csv").path])
+    }
+
+    @Test func pathsCannotLeaveTheOutputDirectory() async throws {
+        let escape = PipelineLoader.load(yaml: yaml.replacingOccurrences(of: "PATH", with: "out/../../etc/x.csv"), file: "p.yml", environment: [:])
+        #expect(escape.diagnostics.map(\.description) == ["p.yml:5:37: error: 'load.l.csv.path': 'out/../../etc/x.csv' leads outside the output directory; outputs stay inside the working directory or base_dir"])
+        let unknown = PipelineLoader.load(yaml: yaml.replacingOccurrences(of: "PATH", with: "out/{rundate}.csv"), file: "p.yml", environment: [:])
+        #expect(unknown.diagnostics.map(\.description) == ["p.yml:5:37: error: 'load.l.csv.path': unknown placeholder '{rundate}' (did you mean '{run_date}'?); placeholders are {run_date}, {run_id}, {pipeline}"])
+
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let absolute = try loadPipeline(yaml.replacingOccurrences(of: "PATH", with: "/tmp/commerce-etl-escape.csv"))
+        await #expect(throws: StageError.self) { try await PipelineRunner(pipeline: absolute, log: quietLog(), workingDirectory: dir.path).run() }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/commerce-etl-escape.csv"))
+
+        // With base_dir, relative outputs go there, and an absolute path inside it is fine.
+        let based = try loadPipeline(yaml.replacingOccurrences(of: "PATH", with: "orders.csv").replacingOccurrences(of: "name: paths", with: "name: paths\nbase_dir: exports"))
+        _ = try await PipelineRunner(pipeline: based, log: quietLog(), workingDirectory: dir.path).run()
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("exports/orders.csv").path))
+    }
+}
+
 @Suite struct RotationTests {
     private func gzipTest(_ url: URL) throws -> Int32 {
         let p = Process()

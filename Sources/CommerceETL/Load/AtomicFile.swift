@@ -128,7 +128,7 @@ struct StagedOutput {
     let temporary: String
 
     init(path: String, run: RunContext) throws {
-        final = AtomicFile.resolve(path, in: run.workingDirectory)
+        final = try OutputPath.final(path, run: run)
         temporary = AtomicFile.temporaryPath(for: final, runID: run.runID)
         try run.directories.prepare(for: final)
     }
@@ -137,5 +137,60 @@ struct StagedOutput {
 
     func abort() {
         try? FileManager.default.removeItem(atPath: temporary)
+    }
+}
+
+/// Output paths: `{run_date}` (UTC, YYYY-MM-DD), `{run_id}` and `{pipeline}` are filled in, and
+/// the result must stay inside the output base (the working directory, or the pipeline's
+/// `base_dir`), so a pipeline cannot write over files elsewhere.
+public enum OutputPath {
+    static let placeholders = ["run_date", "run_id", "pipeline"]
+
+    /// Checks a path as written in a pipeline file (no file system access).
+    static func check(_ value: ConfigValue?, _ path: String?) {
+        guard let value, let path else { return }
+        var rest = Substring(path)
+        while let open = rest.firstIndex(of: "{") {
+            guard let close = rest[open...].firstIndex(of: "}") else {
+                value.error("'\(value.path)': unclosed '{' in '\(path)'")
+                return
+            }
+            let name = String(rest[rest.index(after: open)..<close])
+            if !placeholders.contains(name) {
+                let hint = nearest(name, in: placeholders).map { " (did you mean '{\($0)}'?)" } ?? ""
+                value.error("'\(value.path)': unknown placeholder '{\(name)}'\(hint); placeholders are {run_date}, {run_id}, {pipeline}")
+                return
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        if !path.hasPrefix("/"), escapes(path) {
+            value.error("'\(value.path)': '\(path)' leads outside the output directory; outputs stay inside the working directory or base_dir")
+        }
+    }
+
+    /// Whether a relative path climbs above its starting directory.
+    static func escapes(_ relative: String) -> Bool {
+        var depth = 0
+        for part in relative.split(separator: "/") {
+            if part == ".." { depth -= 1 } else if part != "." { depth += 1 }
+            if depth < 0 { return true }
+        }
+        return false
+    }
+
+    static func render(_ path: String, run: RunContext) -> String {
+        path.replacingOccurrences(of: "{run_date}", with: run.runDate)
+            .replacingOccurrences(of: "{run_id}", with: run.runID)
+            .replacingOccurrences(of: "{pipeline}", with: run.pipelineName)
+    }
+
+    static func final(_ path: String, run: RunContext) throws -> String {
+        let base = run.outputBase
+        let final = AtomicFile.resolve(render(path, run: run), in: base)
+        let prefix = base.hasSuffix("/") ? base : base + "/"
+        guard final.hasPrefix(prefix) else {
+            throw ETLError("output '\(path)' is outside \(base); outputs stay inside the working directory or base_dir")
+        }
+        return final
     }
 }

@@ -40,6 +40,7 @@ public struct CSVLoad: LoadFormat {
     static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
         guard let config = value.map() else { return nil }
         let path = config.string("path", required: true)
+        OutputPath.check(config.value("path"), path)
         var columns: [(header: String, path: FieldPath)]? = nil
         if let c = config.value("columns") {
             if case .sequence = c.node, let names = c.strings() {

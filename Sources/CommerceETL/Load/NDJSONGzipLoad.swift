@@ -27,6 +27,7 @@ public struct NDJSONGzipLoad: LoadFormat {
     static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
         guard let config = value.map() else { return nil }
         let path = config.string("path", required: true)
+        OutputPath.check(config.value("path"), path)
         let level = config.integer("level", in: 1...9) ?? 6
         var maxRecords: Int? = nil, maxBytes: Int64? = nil
         if let rotate = config.map("rotate") {

@@ -21,6 +21,7 @@ public struct SQLiteLoad: LoadFormat {
     static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
         guard let config = value.map() else { return nil }
         let path = config.string("path", required: true)
+        OutputPath.check(config.value("path"), path)
         let table = config.string("table", required: true)
         config.finish()
         guard let path, let table else { return nil }

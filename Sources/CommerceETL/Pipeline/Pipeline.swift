@@ -4,6 +4,8 @@ public struct Pipeline: Sendable {
     public var file: String
     public var name: String
     public var description: String?
+    /// Outputs go inside this directory (relative to the working directory); nil: the working directory.
+    public var baseDirectory: String?
     public var stages: [Stage]
 
     public func stage(_ id: String) -> Stage? { stages.first { $0.id == id } }

@@ -91,6 +91,7 @@ private struct Builder {
             diagnostics.error("'name' may hold only letters, digits, '-', '_' and '.' (it names state and output files), found '\(name)'", at: nameValue.location)
         }
         let description = top.string("description")
+        let baseDirectory = top.string("base_dir")
 
         var connections: [String: any Connection] = [:]
         var declaredConnections: Set<String> = []
@@ -147,7 +148,7 @@ private struct Builder {
         }
         top.finish()
         checkGraph(declared)
-        return Pipeline(file: context.file, name: name, description: description, stages: stages)
+        return Pipeline(file: context.file, name: name, description: description, baseDirectory: baseDirectory, stages: stages)
     }
 
     func parseConnection(_ config: ConfigMap) -> (any Connection)? {
@@ -236,6 +237,7 @@ private struct Builder {
         }
         guard let map = value.map() else { return nil }
         let path = map.string("quarantine", required: true)
+        OutputPath.check(map.value("quarantine"), path)
         map.finish()
         return path.map { .quarantine($0) }
     }

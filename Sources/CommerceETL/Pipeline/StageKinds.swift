@@ -1,3 +1,4 @@
+import Foundation
 // The extension points: a connection type, a transform step and a load format are each one
 // type conforming to one of these protocols, registered with one line in `StageRegistry`.
 // Parsing a stage's settings is validation: it is pure (no files, no network), so
@@ -92,13 +93,29 @@ public struct RunContext: Sendable {
     public var pipelineName: String
     public var workingDirectory: String
     public var logger: RunLog
+    /// Where relative output paths start, and which they must stay inside.
+    public var outputBase: String
+    /// The run's date, UTC, as YYYY-MM-DD (for `{run_date}` in paths).
+    public var runDate: String
     public var directories = OutputDirectories()
     /// Built-in demo stores, for connections whose URL is `demo`.
-    public var embeddedStores = EmbeddedStores(launcher: nil)
+    public var embeddedStores: EmbeddedStores
     /// SQLite files shared by the loads that name the same path.
     public var sqliteFiles = SQLiteFiles()
     /// Quarantine files of steps with `on_error: { quarantine: PATH }`.
     public var quarantine = QuarantineFiles()
+
+    public init(runID: String, pipelineName: String, workingDirectory: String, logger: RunLog,
+                outputBase: String? = nil, started: Date = Date(), embeddedStores: EmbeddedStores = EmbeddedStores(launcher: nil)) {
+        self.runID = runID
+        self.pipelineName = pipelineName
+        self.workingDirectory = workingDirectory
+        self.logger = logger
+        self.outputBase = outputBase ?? workingDirectory
+        let day = Timestamp(epochSeconds: Int64(started.timeIntervalSince1970.rounded(.down))).description.prefix(10)
+        self.runDate = String(day)
+        self.embeddedStores = embeddedStores
+    }
 }
 
 /// Wraps the thrown error of a stage with the stage id, for "stage 'orders': ..." messages.

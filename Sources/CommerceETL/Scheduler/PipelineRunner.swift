@@ -45,9 +45,11 @@ public struct PipelineRunner: Sendable {
 
     public func run() async throws -> RunReport {
         let started = ContinuousClock.now
-        let runID = Self.makeRunID()
+        let startedAt = Date()
+        let runID = Self.makeRunID(startedAt)
+        let base = AtomicFile.resolve(pipeline.baseDirectory ?? ".", in: workingDirectory)
         let context = RunContext(runID: runID, pipelineName: pipeline.name, workingDirectory: workingDirectory, logger: log,
-                                 embeddedStores: EmbeddedStores(launcher: storeLauncher))
+                                 outputBase: base, started: startedAt, embeddedStores: EmbeddedStores(launcher: storeLauncher))
         do {
             let report = try await run(context: context, started: started)
             await context.embeddedStores.stopAll()
@@ -224,8 +226,7 @@ public struct PipelineRunner: Sendable {
         return (countIn, countOut)
     }
 
-    static func makeRunID() -> String {
-        let now = Date()
+    static func makeRunID(_ now: Date) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
