@@ -12,7 +12,7 @@ import Testing
         let result = try runCLI(["run", "pipelines/seed-examples.yml"], in: dir)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("lines_csv       load       4   4"))
-        #expect(Fixtures.files(in: dir) == ["out", "out/order-lines.csv", "out/orders.ndjson.gz", "out/reporting.sqlite"])
+        #expect(Fixtures.files(in: dir) == ["out", "out/order-lines.csv", "out/orders.ndjson.gz", "out/reporting.sqlite", "out/seed-examples.manifest.json"])
 
         // CSV: one row per order line, leading zeros and quoting intact.
         let csv = try CSVReader(string: String(contentsOf: dir.appendingPathComponent("out/order-lines.csv"), encoding: .utf8),
@@ -47,6 +47,37 @@ import Testing
         #expect(try sqliteRows(db, "SELECT count(*), sum(quantity), typeof(order_id), typeof(ean) FROM order_lines") == [["4", "6", "integer", "text"]])
         #expect(try sqliteRows(db, "SELECT ean FROM order_lines WHERE order_id = 1000101 ORDER BY rowid") == [["0012345678912"], ["0000000000017"]])
         #expect(try sqliteRows(db, "SELECT sum(price * quantity) FROM order_lines WHERE currency = 'EUR'") == [["48.3"]])
+    }
+
+    @Test func theManifestDescribesTheRun() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try runCLI(["run", "pipelines/seed-examples.yml"], in: dir)
+        #expect(r.status == 0)
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("out/seed-examples.manifest.json"))) as! [String: Any]
+        #expect(manifest["pipeline"] as? String == "seed-examples")
+        #expect((manifest["run_id"] as? String)?.isEmpty == false)
+        let extracts = manifest["extracts"] as! [[String: Any]]
+        #expect(extracts.count == 1 && extracts[0]["records"] as? Int == 4 && extracts[0]["pages"] as? Int == 2)
+        let loads = manifest["loads"] as! [[String: Any]]
+        #expect(loads.map { $0["stage"] as! String } == ["lines_csv", "orders_archive", "reporting_db"])
+        for load in loads {
+            for file in load["files"] as! [[String: Any]] {
+                // An independent checksum of the published file.
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                p.arguments = ["sha256sum", file["path"] as! String]
+                p.currentDirectoryURL = dir
+                let out = Pipe()
+                p.standardOutput = out
+                try p.run()
+                p.waitUntilExit()
+                let sum = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ").first.map(String.init)
+                #expect(sum == file["sha256"] as? String)
+                #expect(file["bytes"] as? Int == (try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(file["path"] as! String).path)[.size] as? Int))
+            }
+        }
+        #expect((manifest["warnings"] as? [Any])?.isEmpty == true)
     }
 
     @Test func sameInputGivesByteIdenticalOutputs() throws {
@@ -104,7 +135,7 @@ import Testing
         }
         #expect(before == after)
         #expect(Fixtures.files(in: dir) == ["broken.yml", "more", "more/order-get-9.xml", "out", "out/order-lines.csv",
-                                            "out/orders.ndjson.gz", "out/reporting.sqlite"])
+                                            "out/orders.ndjson.gz", "out/reporting.sqlite", "out/seed-examples.manifest.json"])
     }
 
     @Test func aFailedFirstRunCreatesNothing() throws {

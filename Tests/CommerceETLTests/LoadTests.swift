@@ -207,7 +207,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
             """
         let pipeline = try loadPipeline(yaml)
         _ = try await PipelineRunner(pipeline: pipeline, log: quietLog(), workingDirectory: dir.path).run()
-        #expect(Fixtures.files(in: dir) == ["out", "out/orders-00001.ndjson.gz", "out/orders-00002.ndjson.gz"])
+        #expect(Fixtures.files(in: dir) == ["out", "out/orders-00001.ndjson.gz", "out/orders-00002.ndjson.gz", "out/rot.manifest.json"])
     }
 
     @Test func rotationBySize() throws {

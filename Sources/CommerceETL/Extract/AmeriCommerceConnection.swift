@@ -120,18 +120,21 @@ struct AmeriCommerceExtractor: Extractor {
         }
 
         guard let first = try await fetch(pageURL(1), 1) else { return }
+        output.countPage()
         for record in first.records { try await output.emit(record) }
         if let total = first.total {
             let pages = (total + count - 1) / count
             try await PagedFetch.run(first: 2, last: pages, concurrency: connection.concurrency, fetch: { page in
                 try await fetch(pageURL(page), page)?.records ?? []
             }, emit: { records in
+                output.countPage()
                 for record in records { try await output.emit(record) }
             })
         } else {
             var next = first.next
             var number = 2
             while let link = next, let page = try await fetch(link, number) {
+                output.countPage()
                 for record in page.records { try await output.emit(record) }
                 next = page.records.isEmpty ? nil : page.next
                 number += 1

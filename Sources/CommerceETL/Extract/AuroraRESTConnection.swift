@@ -210,12 +210,14 @@ struct AuroraRESTExtractor: Extractor {
         }
 
         let first = try await fetch(pageURL(1), "page 1")
+        output.countPage()
         for record in first.records { try await output.emit(record) }
         if let total = first.totalItems {
             let pages = (total + pageSize - 1) / pageSize
             try await PagedFetch.run(first: 2, last: pages, concurrency: connection.concurrency, fetch: { page in
                 try await fetch(pageURL(page), "page \(page)").records
             }, emit: { records in
+                output.countPage()
                 for record in records { try await output.emit(record) }
             })
         } else {
@@ -224,6 +226,7 @@ struct AuroraRESTExtractor: Extractor {
             while let link = next {
                 let url = link.hasPrefix("http") ? link : makeURL(base, link, [])
                 let page = try await fetch(url, "page \(number)")
+                output.countPage()
                 for record in page.records { try await output.emit(record) }
                 next = page.records.isEmpty ? nil : page.next
                 number += 1

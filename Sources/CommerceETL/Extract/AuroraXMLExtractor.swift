@@ -31,6 +31,7 @@ struct AuroraXMLExtractor: Extractor {
         let fetcher = PageFetcher(endpoint: endpoint, client: client, connection: connection, request: request, limiter: limiter)
 
         let first = try await policy.run("page 1", log: log) { try await fetcher.fetch(page: 1, pagingToken: nil) }
+        output.countPage()
         if first.records.isEmpty { return }
         for record in first.records { try await output.emit(record) }
         guard let token = first.token else {
@@ -41,6 +42,7 @@ struct AuroraXMLExtractor: Extractor {
         try await PagedFetch.run(first: 2, last: nil, concurrency: connection.concurrency, fetch: { page in
             try await policy.run("page \(page)", log: log) { try await fetcher.fetch(page: page, pagingToken: token) }.records
         }, emit: { records in
+            output.countPage()
             for record in records { try await output.emit(record) }
         })
     }

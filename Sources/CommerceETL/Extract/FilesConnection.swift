@@ -109,6 +109,7 @@ struct AuroraXMLFileExtractor: Extractor {
             } catch {
                 throw located(error.line, error.column, error.message)
             }
+            output.countPage()
         }
     }
 }
@@ -139,6 +140,7 @@ struct JSONFileExtractor: Extractor {
                 throw ETLError("\(file):\(line):\(column): \(error.message)")
             }
             for record in try records(in: value, file: file) { try await output.emit(record) }
+            output.countPage()
         }
     }
 

@@ -11,7 +11,7 @@ public final class QuarantineFiles: Sendable {
     }
 
     private let files = Mutex<[String: Open]>([:])
-    private let counts = Mutex<[String: Int]>([:])
+    private let written = Mutex<[String: Int]>([:])
 
     public init() {}
 
@@ -30,8 +30,11 @@ public final class QuarantineFiles: Sendable {
             }
             try open.file.write(line)
         }
-        counts.withLock { $0[path, default: 0] += 1 }
+        written.withLock { $0[path, default: 0] += 1 }
     }
+
+    /// Records written per quarantine path (as configured).
+    public var counts: [String: Int] { written.withLock { $0 } }
 
     /// Closes every file; returns them for publishing.
     func finish() throws -> [StagedFile] {

@@ -6,6 +6,8 @@ public struct Pipeline: Sendable {
     public var description: String?
     /// Outputs go inside this directory (relative to the working directory); nil: the working directory.
     public var baseDirectory: String?
+    /// Where the run manifest goes; nil: beside the first output.
+    public var manifest: String?
     public var stages: [Stage]
 
     public func stage(_ id: String) -> Stage? { stages.first { $0.id == id } }

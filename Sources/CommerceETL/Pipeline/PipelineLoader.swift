@@ -92,6 +92,8 @@ private struct Builder {
         }
         let description = top.string("description")
         let baseDirectory = top.string("base_dir")
+        let manifest = top.string("manifest")
+        OutputPath.check(top.value("manifest"), manifest)
 
         var connections: [String: any Connection] = [:]
         var declaredConnections: Set<String> = []
@@ -148,7 +150,7 @@ private struct Builder {
         }
         top.finish()
         checkGraph(declared)
-        return Pipeline(file: context.file, name: name, description: description, baseDirectory: baseDirectory, stages: stages)
+        return Pipeline(file: context.file, name: name, description: description, baseDirectory: baseDirectory, manifest: manifest, stages: stages)
     }
 
     func parseConnection(_ config: ConfigMap) -> (any Connection)? {

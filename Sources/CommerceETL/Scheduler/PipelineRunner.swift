@@ -17,6 +17,11 @@ public struct StageStats: Sendable {
     /// Records its steps dropped (`on_error: skip`) or quarantined.
     public var skipped = 0
     public var quarantined = 0
+    /// Extracts: pages (API responses or files) read.
+    public var pages: Int? = nil
+    /// Loads: the format and the files written, once published.
+    public var format: String? = nil
+    public var files: [String] = []
 }
 
 public struct RunReport: Sendable {
@@ -25,6 +30,8 @@ public struct RunReport: Sendable {
     public var warnings: [String]
     public var seconds: Double
     public var published: [String]
+    /// Where the run's manifest was written.
+    public var manifest: String? = nil
 }
 
 public struct PipelineRunner: Sendable {
@@ -51,7 +58,7 @@ public struct PipelineRunner: Sendable {
         let context = RunContext(runID: runID, pipelineName: pipeline.name, workingDirectory: workingDirectory, logger: log,
                                  outputBase: base, started: startedAt, embeddedStores: EmbeddedStores(launcher: storeLauncher))
         do {
-            let report = try await run(context: context, started: started)
+            let report = try await run(context: context, started: started, startedAt: startedAt)
             await context.embeddedStores.stopAll()
             return report
         } catch {
@@ -60,7 +67,7 @@ public struct PipelineRunner: Sendable {
         }
     }
 
-    private func run(context: RunContext, started: ContinuousClock.Instant) async throws -> RunReport {
+    private func run(context: RunContext, started: ContinuousClock.Instant, startedAt: Date) async throws -> RunReport {
         let runID = context.runID
 
         // One channel per (producer, reader) edge.
@@ -143,8 +150,14 @@ public struct PipelineRunner: Sendable {
         }
         let order = pipeline.stages.map(\.id)
         let sorted = stats.sorted { order.firstIndex(of: $0.id)! < order.firstIndex(of: $1.id)! }
-        return RunReport(runID: runID, stages: sorted, warnings: log.warnings,
-                         seconds: (ContinuousClock.now - started).seconds, published: published)
+        var report = RunReport(runID: runID, stages: sorted, warnings: log.warnings,
+                               seconds: (ContinuousClock.now - started).seconds, published: published)
+        do {
+            report.manifest = try Manifest.write(pipeline: pipeline, report: report, run: context, startedAt: startedAt, finishedAt: Date())
+        } catch {
+            throw ETLError("the outputs were published, but the manifest could not be written: \(describe(error))")
+        }
+        return report
     }
 
     private func runStage(_ stage: Stage, input: BoundedChannel<Batch>?, outputs: [BoundedChannel<Batch>],
@@ -156,7 +169,7 @@ public struct PipelineRunner: Sendable {
             try await extractor.run(emitter, context: context)
             try await emitter.flush()
             fanOut.finish()
-            return StageStats(id: stage.id, kind: stage.kind, recordsIn: 0, recordsOut: emitter.count)
+            return StageStats(id: stage.id, kind: stage.kind, recordsIn: 0, recordsOut: emitter.count, pages: emitter.pages)
 
         case .transform(let configured, let workers):
             guard let input else { throw ETLError("stage '\(stage.id)' has no input") }
@@ -176,7 +189,7 @@ public struct PipelineRunner: Sendable {
             return StageStats(id: stage.id, kind: stage.kind, recordsIn: counts.in, recordsOut: counts.out,
                               skipped: tally.skipped, quarantined: tally.quarantined)
 
-        case .load(_, let load):
+        case .load(let format, let load):
             guard let input else { throw ETLError("stage '\(stage.id)' has no input") }
             let writer = try load.makeWriter(context)
             writers.add(writer)
@@ -188,7 +201,8 @@ public struct PipelineRunner: Sendable {
             let result = try writer.finish()
             results.add(result)
             return StageStats(id: stage.id, kind: stage.kind, recordsIn: count, recordsOut: result.rows,
-                              rows: result.rows, bytes: result.staged.isEmpty ? nil : result.bytes, target: load.target)
+                              rows: result.rows, bytes: result.staged.isEmpty ? nil : result.bytes, target: load.target,
+                              format: format, files: result.staged.map(\.final))
         }
     }
 

@@ -6,6 +6,8 @@ public final class RecordEmitter: @unchecked Sendable {
     private var buffer: [Record] = []
     private let send: @Sendable ([Record]) async throws -> Void
     public private(set) var count = 0
+    /// Pages (API responses or files) the extractor has read, for the manifest.
+    public private(set) var pages = 0
 
     init(batchSize: Int, send: @escaping @Sendable ([Record]) async throws -> Void) {
         self.batchSize = batchSize
@@ -18,6 +20,9 @@ public final class RecordEmitter: @unchecked Sendable {
         count += 1
         if buffer.count >= batchSize { try await flush() }
     }
+
+    /// Counts one page (an API response or a file) read.
+    public func countPage() { pages += 1 }
 
     public func flush() async throws {
         guard !buffer.isEmpty else { return }

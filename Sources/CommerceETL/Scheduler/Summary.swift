@@ -12,7 +12,8 @@ public enum Summary {
             lines.append("stage \(s.id): \(s.skipped) record(s) skipped, \(s.quarantined) quarantined")
         }
         for warning in report.warnings { lines.append("warning: \(warning)") }
-        lines.append("run \(report.runID) finished in \(formatSeconds(report.seconds)); \(report.published.count) output(s) published")
+        lines.append("run \(report.runID) finished in \(formatSeconds(report.seconds)); \(report.published.count) output(s) published"
+                     + (report.manifest.map { ", manifest \($0)" } ?? ""))
         return lines.joined(separator: "\n")
     }
 

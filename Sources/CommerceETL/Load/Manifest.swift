@@ -1,0 +1,90 @@
+// The run manifest: a JSON record of what one successful run read and wrote, for the people
+// and jobs downstream. Written after the outputs are published, atomically, to the pipeline's
+// `manifest:` path or beside the first output as `PIPELINE.manifest.json`:
+//
+//   {"pipeline": "orders-export", "run_id": "...", "started_at": "...", "finished_at": "...",
+//    "extracts": [{"stage": "orders", "records": 5000, "pages": 26}],
+//    "transforms": [{"stage": "lines", "records_in": 5000, "records_out": 14149, "skipped": 0, "quarantined": 0}],
+//    "loads": [{"stage": "lines_csv", "format": "csv", "rows": 14149,
+//               "files": [{"path": "out/orders-export/order-lines.csv", "bytes": 1542951, "sha256": "..."}]}],
+//    "quarantine": [{"path": "out/bad.ndjson", "records": 3}],
+//    "warnings": []}
+//
+// File paths are relative to the working directory when they lie inside it.
+import Crypto
+import Foundation
+
+enum Manifest {
+    static func write(pipeline: Pipeline, report: RunReport, run: RunContext, startedAt: Date, finishedAt: Date) throws -> String {
+        let firstOutput = report.stages.flatMap(\.files).first
+        let path: String
+        if let configured = pipeline.manifest {
+            path = try OutputPath.final(configured, run: run)
+        } else {
+            let dir = firstOutput.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? run.outputBase
+            path = URL(fileURLWithPath: dir).appendingPathComponent("\(pipeline.name).manifest.json").path
+        }
+        func shown(_ file: String) -> String {
+            let prefix = run.workingDirectory.hasSuffix("/") ? run.workingDirectory : run.workingDirectory + "/"
+            return file.hasPrefix(prefix) ? String(file.dropFirst(prefix.count)) : file
+        }
+        func fileEntry(_ file: String) throws -> Value {
+            let (bytes, digest) = try sha256(file)
+            return .object(["path": .string(shown(file)), "bytes": .integer(bytes), "sha256": .string(digest)])
+        }
+        var extracts: [Value] = [], transforms: [Value] = [], loads: [Value] = []
+        for s in report.stages {
+            switch s.kind {
+            case "extract":
+                extracts.append(.object(["stage": .string(s.id), "records": .integer(Int64(s.recordsOut)), "pages": .integer(Int64(s.pages ?? 0))]))
+            case "transform":
+                transforms.append(.object(["stage": .string(s.id), "records_in": .integer(Int64(s.recordsIn)), "records_out": .integer(Int64(s.recordsOut)),
+                                           "skipped": .integer(Int64(s.skipped)), "quarantined": .integer(Int64(s.quarantined))]))
+            default:
+                loads.append(.object(["stage": .string(s.id), "format": .string(s.format ?? ""), "rows": .integer(Int64(s.rows ?? 0)),
+                                      "files": .array(try s.files.map(fileEntry))]))
+            }
+        }
+        let quarantine: [Value] = run.quarantine.counts.sorted { $0.key < $1.key }.map { path, count in
+            .object(["path": .string(shown((try? OutputPath.final(path, run: run)) ?? path)), "records": .integer(Int64(count))])
+        }
+        let manifest: Value = .object([
+            "pipeline": .string(pipeline.name), "run_id": .string(report.runID),
+            "started_at": .string(iso(startedAt)), "finished_at": .string(iso(finishedAt)),
+            "extracts": .array(extracts), "transforms": .array(transforms), "loads": .array(loads),
+            "quarantine": .array(quarantine), "warnings": .array(report.warnings.map(Value.string)),
+        ])
+        var bytes: [UInt8] = []
+        JSONWriter.write(manifest, into: &bytes)
+        bytes.append(10)
+        try run.directories.prepare(for: path)
+        let temporary = AtomicFile.temporaryPath(for: path, runID: run.runID)
+        let file = try OutputFile(creating: temporary)
+        do {
+            try file.write(bytes)
+            try file.close()
+            try AtomicFile.publish(temporary: temporary, final: path)
+        } catch {
+            file.discard()
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        return path
+    }
+
+    static func iso(_ date: Date) -> String {
+        Timestamp(epochSeconds: Int64(date.timeIntervalSince1970.rounded(.down))).description
+    }
+
+    /// Size and SHA-256 (hex) of a file, read in chunks.
+    static func sha256(_ path: String) throws -> (Int64, String) {
+        let reader = try FileReader(path: path)
+        var hasher = SHA256()
+        var size: Int64 = 0
+        while let chunk = try reader.read(1 << 20) {
+            hasher.update(data: chunk)
+            size += Int64(chunk.count)
+        }
+        return (size, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+    }
+}
