@@ -12,6 +12,7 @@ private func write(_ load: any LoadFormat, _ batches: [[Record]], in dir: URL) t
     let writer = try load.makeWriter(context(dir))
     for batch in batches { try writer.write(batch) }
     let result = try writer.finish()
+    try result.commit?.commit()
     for file in result.staged { try AtomicFile.publish(temporary: file.temporary, final: file.final) }
     return result
 }

@@ -65,6 +65,21 @@ final class SQLiteStatement {
     func bind(_ index: Int32, _ value: Double) { sqlite3_bind_double(statement, index, value) }
     func bind(_ index: Int32, _ text: String) { sqlite3_bind_text(statement, index, text, -1, transientDestructor) }
 
+    /// Every row as text (NULL as nil), then resets the statement.
+    func rows() throws -> [[String?]] {
+        var out: [[String?]] = []
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return out }
+            guard rc == SQLITE_ROW else { throw ETLError("SQLite error in \(database.path): \(database.lastError)") }
+            out.append((0..<sqlite3_column_count(statement)).map { i in sqlite3_column_text(statement, i).map { String(cString: $0) } })
+        }
+    }
+
     /// Runs a statement that returns no rows, then resets it for the next use.
     func run() throws {
         let rc = sqlite3_step(statement)

@@ -1,59 +1,107 @@
-// `sqlite:` load: one table, created from the records' fields, filled in batched transactions
-// through one prepared statement. The database is built under a temporary name and renamed
-// into place when the run succeeds, so the table is always a complete copy of one run.
+// `sqlite:` load: a table in a SQLite database, for reporting and migrations.
 //
-// Column types: integers and booleans INTEGER (0/1), strings and dates TEXT (ISO 8601),
-// nested values TEXT holding JSON, exact decimals DECIMAL (numeric affinity), stored as SQLite
-// numbers so SUM() and comparisons work. SQLite keeps 15 significant digits of a number, which
-// reads back digit for digit; a decimal with more is refused with an error naming the column
-// rather than silently rounded.
+//   sqlite: { path: out/store.sqlite, table: orders, mode: upsert, key: [OrderID], child_tables: true, indexes: [[CustomerID]] }
+//
+// The whole run is one transaction on the database (WAL journal), committed only when every
+// stage has succeeded, so a failed run leaves the database exactly as it was, and readers see
+// either the old or the new contents. Several loads may name the same file (one table each);
+// they share the connection and the transaction.
+//
+// Modes: `replace` (default) drops and rebuilds the table inside the transaction; `append` adds
+// rows; `upsert` inserts or updates by `key` (a primary key; INSERT ... ON CONFLICT DO UPDATE).
+// Columns come from the records: INTEGER for integers and booleans (0/1), DECIMAL for exact
+// decimals, TEXT for strings and ISO 8601 dates, TEXT holding JSON for nested values. A column
+// that appears later (a later page or run) is added with ALTER TABLE; a value that does not fit
+// its column's type is an error naming the column, never a silent coercion.
+//
+// Decimals are stored as SQLite numbers, so SUM() and comparisons work; SQLite numbers keep 15
+// significant digits, which read back digit for digit (money never needs more). A decimal with
+// more significant digits is refused with an error naming the column rather than rounded.
+//
+// `child_tables: true`: arrays become child tables named `<table>__<field>` in snake case
+// (`orders__items`, `orders__items__discount_list`), one row per element with `_position`
+// (0-based). Rows of a top-level table's children carry the parent's key as `_parent_<column>`
+// (or `_parent_rowid` without a key); deeper levels carry `_parent_rowid`, the parent row's rowid.
 import CSQLite
 import Foundation
+import Synchronization
 
 public struct SQLiteLoad: LoadFormat {
-    /// Database file, relative to the working directory.
+    public enum Mode: String, Sendable, CaseIterable { case replace, append, upsert }
+
+    /// Database file, relative to the output directory.
     public var path: String
-    /// Table to create and fill.
+    /// Table to fill.
     public var table: String
+    public var mode: Mode
+    /// Key columns (required for upsert; used to link child tables).
+    public var key: [String]
+    public var childTables: Bool
+    /// Indexes to create: each a list of columns.
+    public var indexes: [[String]]
 
     public var target: String { "\(path) (table \(table))" }
+
+    public init(path: String, table: String, mode: Mode = .replace, key: [String] = [], childTables: Bool = false, indexes: [[String]] = []) {
+        self.path = path
+        self.table = table
+        self.mode = mode
+        self.key = key
+        self.childTables = childTables
+        self.indexes = indexes
+    }
 
     static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
         guard let config = value.map() else { return nil }
         let path = config.string("path", required: true)
         OutputPath.check(config.value("path"), path)
         let table = config.string("table", required: true)
+        let mode = config.choice("mode", Mode.allCases.map(\.rawValue), default: "replace").flatMap(Mode.init)
+        let key = config.strings("key") ?? []
+        let childTables = config.bool("child_tables") ?? false
+        var indexes: [[String]] = []
+        if let list = config.value("indexes")?.list() {
+            for item in list { if let cols = item.strings(), !cols.isEmpty { indexes.append(cols) } }
+        }
+        if mode == .upsert, key.isEmpty {
+            config.context.diagnostics.error("'\(config.path)' has mode upsert but no 'key' (the columns that identify a row)", at: config.keyLocation("mode"))
+        }
         config.finish()
-        guard let path, let table else { return nil }
+        guard let path, let table, let mode else { return nil }
         if table.isEmpty || table.hasPrefix("sqlite_") {
             value.error("'\(value.path).table' must be a name that does not start with 'sqlite_', found '\(table)'")
             return nil
         }
-        return SQLiteLoad(path: path, table: table)
+        return SQLiteLoad(path: path, table: table, mode: mode, key: key, childTables: childTables, indexes: indexes)
     }
 
     public func makeWriter(_ run: RunContext) throws -> any LoadWriter {
-        SQLiteWriter(database: try run.sqliteFiles.open(path: path, run: run), table: table)
+        SQLiteWriter(database: try run.sqliteFiles.open(path: path, run: run), load: self)
     }
 }
 
-/// One database file of a run. Several `sqlite:` loads may name the same file (one table each);
-/// they share one temporary database and one connection, taken in turn, and the last of them to
-/// finish closes the file for publishing.
+/// One database file of a run: one connection and one transaction, shared by every load that
+/// names the file, committed when the run publishes its outputs.
 final class SharedDatabase: @unchecked Sendable {
-    // Every use of `db` and `writers` happens under `lock`.
+    // Every use of `db` and the counters happens under `lock`.
     private let lock = NSLock()
-    let output: StagedOutput
+    let path: String
     private var db: SQLiteDatabase?
+    private let createdFile: Bool
     private var writers = 0
+    private var finished = 0
 
-    init(output: StagedOutput) throws {
-        self.output = output
-        try? FileManager.default.removeItem(atPath: output.temporary)
-        let db = try SQLiteDatabase(path: output.temporary)
-        // The file is private to this run until it is published, so no journal is needed:
-        // a failed run deletes it.
-        try db.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
+    init(path: String) throws {
+        self.path = path
+        createdFile = !FileManager.default.fileExists(atPath: path)
+        let db = try SQLiteDatabase(path: path)
+        do {
+            try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;")
+            try db.execute("BEGIN IMMEDIATE")
+        } catch {
+            db.close()
+            throw error
+        }
         self.db = db
     }
 
@@ -61,30 +109,40 @@ final class SharedDatabase: @unchecked Sendable {
 
     func use<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
         try lock.withLock {
-            guard let db else { throw ETLError("the SQLite database \(output.final) is already closed") }
+            guard let db else { throw ETLError("the SQLite database \(path) is already closed") }
             return try body(db)
         }
     }
 
-    /// A writer is done; the last one closes the file and gets it to publish.
-    func leave() -> StagedFile? {
+    /// A writer is done; the last one gets the commit to run when the outputs are published.
+    func leave() -> CommitAction? {
         lock.withLock {
-            writers -= 1
-            guard writers == 0, let db else { return nil }
-            db.close()
-            self.db = nil
-            let fd = open(output.temporary, O_RDONLY)
-            if fd >= 0 { fsync(fd); close(fd) }
-            return output.staged
+            finished += 1
+            guard finished == writers else { return nil }
+            return CommitAction(target: path, commit: { try self.commit() }, rollback: { self.rollback() })
         }
     }
 
-    func abort() {
-        lock.withLock {
-            db?.close()
-            db = nil
+    private func commit() throws {
+        try lock.withLock {
+            guard let db else { return }
+            try db.execute("COMMIT")
+            try? db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.close()
+            self.db = nil
         }
-        output.abort()
+    }
+
+    func rollback() {
+        lock.withLock {
+            guard let db else { return }
+            try? db.execute("ROLLBACK")
+            db.close()
+            self.db = nil
+            if createdFile {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            }
+        }
     }
 }
 
@@ -94,13 +152,14 @@ public final class SQLiteFiles: Sendable {
     public init() {}
 
     func open(path: String, run: RunContext) throws -> SharedDatabase {
-        let final = AtomicFile.resolve(path, in: run.workingDirectory)
+        let final = try OutputPath.final(path, run: run)
         return try files.withLock { files in
             if let shared = files[final] {
                 shared.join()
                 return shared
             }
-            let shared = try SharedDatabase(output: StagedOutput(path: path, run: run))
+            try run.directories.prepare(for: final)
+            let shared = try SharedDatabase(path: final)
             shared.join()
             files[final] = shared
             return shared
@@ -110,111 +169,257 @@ public final class SQLiteFiles: Sendable {
 
 final class SQLiteWriter: LoadWriter {
     private let database: SharedDatabase
-    private let table: String
-    private var columns: [String] = []
-    private var insert: SQLiteStatement?
+    private let load: SQLiteLoad
+    private var tables: [String: SQLiteTable] = [:]
     private var rows = 0
     private var closed = false
 
-    init(database: SharedDatabase, table: String) {
+    init(database: SharedDatabase, load: SQLiteLoad) {
         self.database = database
-        self.table = table
-    }
-
-    static func declaredType(_ value: Value) -> String {
-        switch value {
-        case .integer, .bool: "INTEGER"
-        case .decimal: "DECIMAL"
-        case .string, .dateTime, .date, .array, .object, .null: "TEXT"
-        }
+        self.load = load
     }
 
     func write(_ records: [Record]) throws {
         guard !records.isEmpty else { return }
-        try database.use { db in try write(records, db) }
-    }
-
-    private func write(_ records: [Record], _ db: SQLiteDatabase) throws {
-        var newColumns: [String] = []
-        var known = Set(columns)
-        for record in records {
-            for key in record.fields.keys where !known.contains(key) {
-                known.insert(key)
-                newColumns.append(key)
-            }
-        }
-        if !newColumns.isEmpty {
-            func type(of column: String) -> String {
-                for r in records { if let v = r.fields[column], !v.isNull { return Self.declaredType(v) } }
-                return "TEXT"
-            }
-            if columns.isEmpty {
-                let defs = newColumns.map { "\(SQLiteDatabase.quote($0)) \(type(of: $0))" }.joined(separator: ", ")
-                try db.execute("CREATE TABLE \(SQLiteDatabase.quote(table)) (\(defs))")
-            } else {
-                for column in newColumns {
-                    try db.execute("ALTER TABLE \(SQLiteDatabase.quote(table)) ADD COLUMN \(SQLiteDatabase.quote(column)) \(type(of: column))")
-                }
-            }
-            columns += newColumns
-            let names = columns.map(SQLiteDatabase.quote).joined(separator: ", ")
-            let params = Array(repeating: "?", count: columns.count).joined(separator: ", ")
-            insert = nil
-            insert = try db.prepare("INSERT INTO \(SQLiteDatabase.quote(table)) (\(names)) VALUES (\(params))")
-        }
-        guard let insert else { return }
-        try db.execute("BEGIN")
-        do {
-            for record in records {
-                for (i, column) in columns.enumerated() {
-                    let index = Int32(i + 1)
-                    switch record.fields[column] ?? .null {
-                    case .null: insert.bindNull(index)
-                    case .bool(let b): insert.bind(index, Int64(b ? 1 : 0))
-                    case .integer(let n): insert.bind(index, n)
-                    case .decimal(let d): try Self.bindDecimal(d, column: column, index, insert)
-                    case let other: insert.bind(index, other.flatText ?? "")
-                    }
-                }
-                try insert.run()
-            }
-            try db.execute("COMMIT")
-        } catch {
-            try? db.execute("ROLLBACK")
-            throw error
+        try database.use { db in
+            for record in records { try insert(record, into: load.table, parent: nil, db: db) }
         }
         rows += records.count
     }
 
-    /// Up to 15 significant digits survive a round trip through SQLite's numbers exactly.
-    static func bindDecimal(_ d: ExactDecimal, column: String, _ index: Int32, _ statement: SQLiteStatement) throws {
-        let text = d.value.description
-        let digits = text.utf8.filter { $0 >= 48 && $0 <= 57 }.drop { $0 == 48 }.count
-        guard digits <= 15, let number = Double(text) else {
-            throw ETLError("column '\(column)': \(d) has \(digits) significant digits; SQLite keeps 15, so it cannot be stored exactly")
+    /// How a child row points at its parent.
+    private struct ParentLink {
+        var columns: [(String, Value)]
+    }
+
+    private func table(_ name: String, db: SQLiteDatabase, isTop: Bool) throws -> SQLiteTable {
+        if let t = tables[name] { return t }
+        let t = try SQLiteTable(name: name, db: db, mode: load.mode, key: isTop ? load.key : [])
+        tables[name] = t
+        return t
+    }
+
+    private func insert(_ record: Record, into name: String, parent: ParentLink?, db: SQLiteDatabase) throws {
+        let isTop = parent == nil
+        let table = try table(name, db: db, isTop: isTop)
+        var columns: [(String, Value)] = parent?.columns ?? []
+        var children: [(String, [Value])] = []
+        for (field, value) in record.fields {
+            if load.childTables, case .array(let items) = value {
+                children.append((field, items))
+            } else {
+                columns.append((field, value))
+            }
         }
-        statement.bind(index, number)
+        if isTop, load.mode == .upsert {
+            for k in load.key where (record.fields[k] ?? .null).isNull {
+                throw ETLError("table '\(name)': key column '\(k)' is missing or null in a record")
+            }
+        }
+        let rowid = try table.write(columns, db: db)
+        guard !children.isEmpty else { return }
+        // The link children carry: the parent's key at the top (or its rowid), the rowid below.
+        var link: [(String, Value)]
+        if isTop, !load.key.isEmpty {
+            link = load.key.map { ("_parent_\($0)", record.fields[$0] ?? .null) }
+        } else {
+            link = [("_parent_rowid", .integer(rowid))]
+        }
+        for (field, items) in children {
+            let childName = "\(name)__\(Self.snakeCase(field))"
+            if isTop, load.mode == .upsert {
+                // The parent's children are replaced with the ones it has now.
+                try tableDelete(childName, where: link, db: db)
+            }
+            for (position, item) in items.enumerated() {
+                var child: Record
+                if case .object(let r) = item { child = r } else { child = ["value": item] }
+                var fields = link
+                fields.append(("_position", .integer(Int64(position))))
+                try insert(child, into: childName, parent: ParentLink(columns: fields), db: db)
+            }
+        }
+    }
+
+    /// Deletes a child table's rows for one parent, and their own children.
+    private func tableDelete(_ name: String, where link: [(String, Value)], db: SQLiteDatabase) throws {
+        guard try SQLiteTable.exists(name, db: db) else { return }
+        let condition = link.map { "\(SQLiteDatabase.quote($0.0)) = ?" }.joined(separator: " AND ")
+        let grandchildren = try SQLiteTable.tables(prefix: name + "__", db: db).filter { !$0.dropFirst(name.count + 2).contains("__") }
+        for grandchild in grandchildren {
+            let statement = try db.prepare("DELETE FROM \(SQLiteDatabase.quote(grandchild)) WHERE \"_parent_rowid\" IN (SELECT rowid FROM \(SQLiteDatabase.quote(name)) WHERE \(condition))")
+            for (i, (_, v)) in link.enumerated() { try SQLiteTable.bind(v, Int32(i + 1), statement, column: "_parent") }
+            try statement.run()
+        }
+        let statement = try db.prepare("DELETE FROM \(SQLiteDatabase.quote(name)) WHERE \(condition)")
+        for (i, (_, v)) in link.enumerated() { try SQLiteTable.bind(v, Int32(i + 1), statement, column: "_parent") }
+        try statement.run()
+    }
+
+    static func snakeCase(_ name: String) -> String {
+        var out = ""
+        var previousLower = false
+        for ch in name {
+            if ch.isUppercase, previousLower { out += "_" }
+            out += ch.lowercased()
+            previousLower = ch.isLowercase || ch.isNumber
+        }
+        return out
     }
 
     func finish() throws -> LoadResult {
         guard !closed else { throw ETLError("sqlite output already closed") }
         try database.use { db in
-            if columns.isEmpty {
-                // No records: still publish an empty table so readers find it.
-                try db.execute("CREATE TABLE \(SQLiteDatabase.quote(table)) (_empty TEXT)")
+            // No records: the table still exists afterwards, so readers find it.
+            try table(load.table, db: db, isTop: true).ensureCreated(db)
+            for table in tables.values { table.release() }
+            for columns in load.indexes {
+                let name = "idx_\(load.table)_\(columns.joined(separator: "_"))"
+                try db.execute("CREATE INDEX IF NOT EXISTS \(SQLiteDatabase.quote(name)) ON \(SQLiteDatabase.quote(load.table)) (\(columns.map(SQLiteDatabase.quote).joined(separator: ", ")))")
             }
-            insert = nil
         }
         closed = true
-        guard let staged = database.leave() else { return LoadResult(staged: [], rows: rows, bytes: 0) }
-        let size = (try? FileManager.default.attributesOfItem(atPath: staged.temporary)[.size] as? Int64) ?? 0
-        return LoadResult(staged: [staged], rows: rows, bytes: size)
+        let commit = database.leave()
+        return LoadResult(staged: [], rows: rows, bytes: 0, commit: commit)
     }
 
     func abort() {
-        insert = nil
-        database.abort()
+        for table in tables.values { table.release() }
+        database.rollback()
     }
 }
 
-import Synchronization
+/// One table being written: its columns and types, and the prepared insert.
+final class SQLiteTable {
+    let name: String
+    let mode: SQLiteLoad.Mode
+    let key: [String]
+    private var columns: [String] = []
+    private var types: [String: String] = [:]
+    private var statement: SQLiteStatement?
+    private var created = false
+
+    init(name: String, db: SQLiteDatabase, mode: SQLiteLoad.Mode, key: [String]) throws {
+        self.name = name
+        self.mode = mode
+        self.key = key
+        if mode == .replace {
+            try db.execute("DROP TABLE IF EXISTS \(SQLiteDatabase.quote(name))")
+            // Child tables of the old table go too; they are rebuilt from this run's records.
+            for child in try Self.tables(prefix: name + "__", db: db) { try db.execute("DROP TABLE IF EXISTS \(SQLiteDatabase.quote(child))") }
+        } else if try Self.exists(name, db: db) {
+            created = true
+            let info = try db.prepare("SELECT name, type FROM pragma_table_info(?)")
+            info.bind(1, name)
+            for row in try info.rows() {
+                columns.append(row[0] ?? "")
+                types[row[0] ?? ""] = (row[1] ?? "").uppercased()
+            }
+        }
+    }
+
+    static func exists(_ name: String, db: SQLiteDatabase) throws -> Bool {
+        let q = try db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+        q.bind(1, name)
+        return try !q.rows().isEmpty
+    }
+
+    static func tables(prefix: String, db: SQLiteDatabase) throws -> [String] {
+        let q = try db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ?")
+        q.bind(1, Int64(prefix.count))
+        q.bind(2, prefix)
+        return try q.rows().compactMap { $0[0] }
+    }
+
+    static func declaredType(_ value: Value) -> String? {
+        switch value {
+        case .integer, .bool: "INTEGER"
+        case .decimal: "DECIMAL"
+        case .string, .dateTime, .date, .array, .object: "TEXT"
+        case .null: nil
+        }
+    }
+
+    func release() { statement = nil }
+
+    /// Creates the table if no row did (a run with no records still leaves the table).
+    func ensureCreated(_ db: SQLiteDatabase) throws {
+        guard !created else { return }
+        try create(key.isEmpty ? [("_empty", "TEXT")] : key.map { ($0, "") }, db: db)
+    }
+
+    private func create(_ all: [(String, String)], db: SQLiteDatabase) throws {
+        var defs = all.map { $0.1.isEmpty ? SQLiteDatabase.quote($0.0) : "\(SQLiteDatabase.quote($0.0)) \($0.1)" }
+        if !key.isEmpty { defs.append("PRIMARY KEY (\(key.map(SQLiteDatabase.quote).joined(separator: ", ")))") }
+        try db.execute("CREATE TABLE \(SQLiteDatabase.quote(name)) (\(defs.joined(separator: ", ")))")
+        created = true
+        for (c, t) in all { columns.append(c); types[c] = t }
+        statement = nil
+    }
+
+    /// Inserts (or upserts) one row; returns its rowid.
+    func write(_ row: [(String, Value)], db: SQLiteDatabase) throws -> Int64 {
+        var added: [(String, String)] = []
+        for (column, value) in row where types[column] == nil && !columns.contains(column) {
+            // A column first seen as null gets no declared type, so any later value fits.
+            added.append((column, Self.declaredType(value) ?? ""))
+        }
+        if !created {
+            try create(added.isEmpty ? [("_empty", "TEXT")] : added, db: db)
+        } else if !added.isEmpty {
+            for (c, t) in added {
+                try db.execute("ALTER TABLE \(SQLiteDatabase.quote(name)) ADD COLUMN \(SQLiteDatabase.quote(c))\(t.isEmpty ? "" : " " + t)")
+                columns.append(c)
+                types[c] = t
+            }
+            statement = nil
+        }
+        if !key.isEmpty, mode == .upsert, statement == nil {
+            // A table made by an earlier run in another mode may lack the key's unique index.
+            try db.execute("CREATE UNIQUE INDEX IF NOT EXISTS \(SQLiteDatabase.quote("key_\(name)")) ON \(SQLiteDatabase.quote(name)) (\(key.map(SQLiteDatabase.quote).joined(separator: ", ")))")
+        }
+        if statement == nil {
+            let names = columns.map(SQLiteDatabase.quote).joined(separator: ", ")
+            let params = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+            var sql = "INSERT INTO \(SQLiteDatabase.quote(name)) (\(names)) VALUES (\(params))"
+            if mode == .upsert, !key.isEmpty {
+                let updates = columns.filter { !key.contains($0) }.map { "\(SQLiteDatabase.quote($0)) = excluded.\(SQLiteDatabase.quote($0))" }
+                sql += " ON CONFLICT (\(key.map(SQLiteDatabase.quote).joined(separator: ", "))) DO " + (updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", "))
+            }
+            statement = try db.prepare(sql)
+        }
+        guard let statement else { return 0 }
+        let values = Dictionary(row, uniquingKeysWith: { a, _ in a })
+        for (i, column) in columns.enumerated() {
+            let value = values[column] ?? .null
+            try check(value, column)
+            try Self.bind(value, Int32(i + 1), statement, column: column)
+        }
+        try statement.run()
+        return sqlite3_last_insert_rowid(db.handle)
+    }
+
+    /// A value must fit the column it goes into.
+    private func check(_ value: Value, _ column: String) throws {
+        guard let type = types[column], let wanted = Self.declaredType(value), type != wanted else { return }
+        if type == "DECIMAL", wanted == "INTEGER", case .integer = value { return }
+        if type.isEmpty { return }
+        throw ETLError("table '\(name)': column '\(column)' is \(type), but a record holds \(value.kindName) \(value.flatText.map { "'\($0.prefix(40))'" } ?? "")")
+    }
+
+    static func bind(_ value: Value, _ index: Int32, _ statement: SQLiteStatement, column: String) throws {
+        switch value {
+        case .null: statement.bindNull(index)
+        case .bool(let b): statement.bind(index, Int64(b ? 1 : 0))
+        case .integer(let n): statement.bind(index, n)
+        case .decimal(let d):
+            let text = d.value.description
+            let digits = text.utf8.filter { $0 >= 48 && $0 <= 57 }.drop { $0 == 48 }.count
+            guard digits <= 15, let number = Double(text) else {
+                throw ETLError("column '\(column)': \(d) has \(digits) significant digits; SQLite keeps 15, so it cannot be stored exactly")
+            }
+            statement.bind(index, number)
+        case let other: statement.bind(index, other.flatText ?? "")
+        }
+    }
+}

@@ -72,13 +72,24 @@ public struct LoadResult: Sendable {
     /// Files of an earlier run this run's outputs replace (rotated parts beyond the new last one),
     /// removed once the new files are published.
     public var obsolete: [String]
+    /// Work to do when the outputs are published (a database transaction to commit).
+    public var commit: CommitAction?
 
-    public init(staged: [StagedFile], rows: Int, bytes: Int64, obsolete: [String] = []) {
+    public init(staged: [StagedFile], rows: Int, bytes: Int64, obsolete: [String] = [], commit: CommitAction? = nil) {
         self.staged = staged
         self.rows = rows
         self.bytes = bytes
         self.obsolete = obsolete
+        self.commit = commit
     }
+}
+
+/// A transaction held open for the whole run, committed with the other outputs or rolled back.
+public struct CommitAction: Sendable {
+    /// The file it changes.
+    public var target: String
+    public var commit: @Sendable () throws -> Void
+    public var rollback: @Sendable () -> Void
 }
 
 /// A finished temporary file and the name it gets when the whole run has succeeded.

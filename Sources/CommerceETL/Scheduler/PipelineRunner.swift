@@ -137,6 +137,21 @@ public struct PipelineRunner: Sendable {
             context.directories.removeEmpty()
             throw error
         }
+        // Database transactions first (the likelier to fail), then the file renames.
+        let commits = results.all.compactMap(\.commit)
+        var committed = 0
+        do {
+            for action in commits {
+                try action.commit()
+                committed += 1
+                published.append(action.target)
+            }
+        } catch {
+            for action in commits.dropFirst(committed + 1) { action.rollback() }
+            for file in staged { try? FileManager.default.removeItem(atPath: file.temporary) }
+            context.directories.removeEmpty()
+            throw ETLError("could not commit \(commits[committed].target)\(committed > 0 ? " (\(committed) database(s) were committed)" : ""): \(describe(error))")
+        }
         do {
             for file in staged {
                 try AtomicFile.publish(temporary: file.temporary, final: file.final)
@@ -202,7 +217,7 @@ public struct PipelineRunner: Sendable {
             results.add(result)
             return StageStats(id: stage.id, kind: stage.kind, recordsIn: count, recordsOut: result.rows,
                               rows: result.rows, bytes: result.staged.isEmpty ? nil : result.bytes, target: load.target,
-                              format: format, files: result.staged.map(\.final))
+                              format: format, files: result.staged.map(\.final) + (result.commit.map { [$0.target] } ?? []))
         }
     }
 
