@@ -1,0 +1,118 @@
+// The SQLite load's modes, child tables, schema evolution and all-or-nothing runs, read back
+// with plain SQL.
+import Foundation
+import Testing
+@testable import CommerceETL
+
+private func run(_ yaml: String, in dir: URL) async throws -> RunReport {
+    try await PipelineRunner(pipeline: try loadPipeline(yaml), log: quietLog(), workingDirectory: dir.path).run()
+}
+
+private func pipeline(load: String, files: String = "samples/aurora-xml/order-get-*.xml", steps: String = "[ { drop: [Nothing] } ]") -> String {
+    """
+    version: 1
+    name: sqlite-modes
+    connections: { r: { type: files, dialect: aurora-xml, paths: [\(files)] } }
+    extract: { orders: { connection: r, resource: orders } }
+    transform: { t: { input: orders, steps: \(steps) } }
+    load: { db: { input: t, sqlite: \(load) } }
+    """
+}
+
+@Suite struct SQLiteModesTests {
+    @Test func childTablesGiveARelationalCopy() async throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try await run(pipeline(load: "{ path: s.sqlite, table: orders, mode: upsert, key: [OrderID], child_tables: true, indexes: [[CustomerID]] }"), in: dir)
+        let db = dir.appendingPathComponent("s.sqlite").path
+        let tables = try sqliteRows(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map { $0[0]! }
+        #expect(tables.contains("orders") && tables.contains("orders__items") && tables.contains("orders__items__discount_list")
+                && tables.contains("orders__addresses") && tables.contains("orders__transactions"))
+        // Lines join back to their orders by key; discount entries to their lines by rowid.
+        #expect(try sqliteRows(db, """
+            SELECT o.OrderID, count(i._position) FROM orders o LEFT JOIN orders__items i ON i._parent_OrderID = o.OrderID
+            GROUP BY o.OrderID ORDER BY o.OrderID
+            """) == [["1000101", "2"], ["1000102", "1"], ["1000103", "0"], ["12345678", "1"]])
+        #expect(try sqliteRows(db, """
+            SELECT i.VariationReference, d.DiscountAmount FROM orders__items i JOIN orders__items__discount_list d ON d._parent_rowid = i.rowid
+            """) == [["TEE-01-BLU-M", "1"]])
+        #expect(try sqliteRows(db, "SELECT CardExpiry FROM orders__transactions WHERE _parent_OrderID = 12345678") == [["0520"]])
+        #expect(try sqliteRows(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'idx_orders_CustomerID'") == [["idx_orders_CustomerID"]])
+        // A second run replaces each order's children rather than adding to them.
+        _ = try await run(pipeline(load: "{ path: s.sqlite, table: orders, mode: upsert, key: [OrderID], child_tables: true }"), in: dir)
+        #expect(try sqliteRows(db, "SELECT count(*) FROM orders__items") == [["4"]])
+        #expect(try sqliteRows(db, "SELECT count(*) FROM orders__items__discount_list") == [["1"]])
+    }
+
+    @Test func upsertTwiceKeepsOneRowPerKeyWithTheLatestValues() async throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let load = "{ path: u.sqlite, table: orders, mode: upsert, key: [OrderID] }"
+        _ = try await run(pipeline(load: load, steps: "[ { select: { OrderID: OrderID, OrderStatus: OrderStatus } } ]"), in: dir)
+        // The same orders again, now with a new status and a new column.
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("later"), withIntermediateDirectories: true)
+        let page = try String(contentsOf: Fixtures.sample("order-get-page-2.xml"), encoding: .utf8)
+            .replacingOccurrences(of: "<OrderStatus>Processing</OrderStatus>", with: "<OrderStatus>Despatched</OrderStatus>")
+        try page.write(to: dir.appendingPathComponent("later/page.xml"), atomically: true, encoding: .utf8)
+        _ = try await run(pipeline(load: load, files: "later/page.xml", steps: "[ { select: { OrderID: OrderID, OrderStatus: OrderStatus, Currency: Currency } } ]"), in: dir)
+        let db = dir.appendingPathComponent("u.sqlite").path
+        #expect(try sqliteRows(db, "SELECT OrderID, OrderStatus, Currency FROM orders ORDER BY OrderID") == [
+            ["1000101", "Despatched", "EUR"], ["1000102", "Despatched", "JPY"], ["1000103", "Cancelled", "KWD"], ["12345678", "Cancelled", nil],
+        ])
+    }
+
+    @Test func appendAddsRowsAndATypeThatNoLongerFitsFailsWithoutChangingAnything() async throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let load = "{ path: a.sqlite, table: lines, mode: append }"
+        let steps = "[ { explode: { path: Items, parent_as: order } }, { select: { order_id: order.OrderID, sku: VariationReference, qty: Quantity } } ]"
+        _ = try await run(pipeline(load: load, steps: steps), in: dir)
+        _ = try await run(pipeline(load: load, steps: steps), in: dir)
+        let db = dir.appendingPathComponent("a.sqlite").path
+        #expect(try sqliteRows(db, "SELECT count(*), sum(qty) FROM lines") == [["8", "12"]])
+        let before = try sqliteRows(db, "SELECT * FROM lines ORDER BY rowid")
+
+        // qty now arrives as text: an error naming the column, and the table as it was.
+        let textQty = "[ { explode: { path: Items, parent_as: order } }, { select: { order_id: order.OrderID, sku: VariationReference, qty: VariationReference } } ]"
+        do {
+            _ = try await run(pipeline(load: load, steps: textQty), in: dir)
+            Issue.record("must fail")
+        } catch {
+            #expect("\(error)" == "stage 'db': table 'lines': column 'qty' is INTEGER, but a record holds string 'SKU-1-GREEN'")
+        }
+        #expect(try sqliteRows(db, "SELECT * FROM lines ORDER BY rowid") == before)
+    }
+
+    @Test func aFailureInAnotherStageLeavesTheDatabaseAsItWas() async throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let yaml = """
+            version: 1
+            name: two-loads
+            connections: { r: { type: files, dialect: aurora-xml, paths: [FILES] } }
+            extract: { orders: { connection: r, resource: orders } }
+            transform:
+              strict: { input: orders, steps: [ { convert_currency: { to: CHF } } ] }
+            load:
+              db: { input: orders, sqlite: { path: r.sqlite, table: orders, mode: replace } }
+              chf: { input: strict, csv: { path: chf.csv } }
+            """
+        // First run: a pipeline that succeeds.
+        let ok = yaml.replacingOccurrences(of: "[ { convert_currency: { to: CHF } } ]", with: "[ { drop: [x] } ]")
+            .replacingOccurrences(of: "FILES", with: "samples/aurora-xml/order-get-example.xml")
+        _ = try await run(ok, in: dir)
+        let db = dir.appendingPathComponent("r.sqlite").path
+        let before = try sqliteRows(db, "SELECT OrderID, OrderTotal FROM orders")
+        #expect(before == [["12345678", "19.99"]])
+        let csvBefore = try Data(contentsOf: dir.appendingPathComponent("chf.csv"))
+        // Second run: the database load would replace the table, but the CSV stage fails.
+        let failing = yaml.replacingOccurrences(of: "FILES", with: "samples/aurora-xml/order-get-*.xml")
+        await #expect(throws: StageError.self) { try await run(failing, in: dir) }
+        #expect(try sqliteRows(db, "SELECT OrderID, OrderTotal FROM orders") == before)
+        #expect(try Data(contentsOf: dir.appendingPathComponent("chf.csv")) == csvBefore)
+        // A database this run created is removed again when the run fails.
+        let fresh = failing.replacingOccurrences(of: "r.sqlite", with: "new.sqlite")
+        await #expect(throws: StageError.self) { try await run(fresh, in: dir) }
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("new.sqlite").path))
+    }
+}
