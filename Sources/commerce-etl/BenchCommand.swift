@@ -29,6 +29,8 @@ struct BenchCommand: AsyncParsableCommand {
     var jsonConcurrency = 8
     @Flag(help: "Skip the Aurora XML end-to-end run.")
     var skipXml = false
+    @Option(help: "Order-line records each load writes in the load benchmark (0 to skip it).")
+    var loadRows = 0
 
     func run() async throws {
         guard let latency = parseDuration(latency) else {
@@ -39,6 +41,7 @@ struct BenchCommand: AsyncParsableCommand {
         if !skipXml { try await endToEnd(latency: latency) }
         if jsonProducts > 0 { try await jsonEndToEnd(latency: latency) }
         if !skipParse { parseOnly() }
+        if loadRows > 0 { try loads() }
     }
 
     private func endToEnd(latency: Duration) async throws {
@@ -109,6 +112,73 @@ struct BenchCommand: AsyncParsableCommand {
             print("  latency \(latency) per response: pages x latency / concurrency = \(String(format: "%.2f", floor)) s; "
                   + "measured / that = \(String(format: "%.2f", seconds / floor)); one page at a time would take \(String(format: "%.2f", Double(pages) * latency.doubleSeconds)) s")
         }
+    }
+
+    /// Each load writing `loadRows` 30-column order-line records (a pool of distinct rows, reused).
+    private func loads() throws {
+        var pool: [Record] = []
+        for i in 0..<1000 {
+            var r = Record()
+            r["order_id"] = .integer(Int64(1_000_000 + i))
+            r["line"] = .integer(Int64(i % 7))
+            r["created"] = .dateTime(Timestamp(epochSeconds: 1_700_000_000 + Int64(i) * 3_600))
+            r["status"] = .string(["Despatched", "Pending", "Cancelled"][i % 3])
+            r["currency"] = .string(["GBP", "EUR", "JPY"][i % 3])
+            r["exchange_rate"] = .decimal(ExactDecimal(parsing: "1.1634")!)
+            r["sku"] = .string("P-\(i)-XL")
+            r["ean"] = .string("00123456\(String(format: "%05d", i))")
+            r["name"] = .string(i % 5 == 0 ? "Café \"Retro\" mug, large" : "Organic T-shirt")
+            r["quantity"] = .integer(Int64(1 + i % 4))
+            for (k, name) in ["price", "tax", "discount", "gross_amount", "line_discount", "order_discount_share", "discount_total",
+                              "net_amount", "shipping", "total"].enumerated() {
+                r[name] = .decimal(ExactDecimal(parsing: "\(10 + (i * 7 + k) % 190).\(String(format: "%02d", (i + k) % 100))")!)
+            }
+            for k in 0..<10 { r["attr_\(k)"] = k % 2 == 0 ? .string("value \(k)-\(i % 50)") : .integer(Int64(i * k)) }
+            pool.append(r)
+        }
+        let batches = (loadRows + 499) / 500
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-etl-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        print("loads, \(loadRows) order-line records of 30 columns:")
+        var ndjsonSeconds = 0.0
+        var ndjsonRaw: [UInt8] = []
+        for (name, load) in [("csv", CSVLoad(path: "l.csv") as any LoadFormat), ("ndjson_gz level 6", NDJSONGzipLoad(path: "l.ndjson.gz")),
+                             ("sqlite", SQLiteLoad(path: "l.sqlite", table: "lines"))] {
+            let run = RunContext(runID: UUID().uuidString, pipelineName: "bench", workingDirectory: dir.path, logger: RunLog(logger: logger))
+            let started = ContinuousClock.now
+            let writer = try load.makeWriter(run)
+            var written = 0
+            for b in 0..<batches {
+                let count = min(500, loadRows - written)
+                let start = (b * 500) % pool.count
+                try writer.write((0..<count).map { pool[(start + $0) % pool.count] })
+                written += count
+            }
+            let result = try writer.finish()
+            try result.commit?.commit()
+            let seconds = (ContinuousClock.now - started).doubleSeconds
+            let file = result.staged.first?.temporary ?? result.commit?.target ?? ""
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            print("  \(name): \(String(format: "%.2f", seconds)) s, \(Int(Double(written) / seconds)) rows/s, \(String(format: "%.1f", Double(bytes) / 1e6 / seconds)) MB/s written (\(bytes / 1_000_000) MB)")
+            if name.hasPrefix("ndjson") { ndjsonSeconds = seconds }
+        }
+        // zlib alone on the same NDJSON bytes, for comparison.
+        for i in 0..<loadRows { JSONWriter.write(pool[i % pool.count], into: &ndjsonRaw); ndjsonRaw.append(10) }
+        let started = ContinuousClock.now
+        let gzip = try GzipStream(level: 6)
+        var compressed = 0
+        var offset = 0
+        while offset < ndjsonRaw.count {
+            let end = min(ndjsonRaw.count, offset + (1 << 18))
+            try gzip.compress(Array(ndjsonRaw[offset..<end])) { compressed += $0.count }
+            offset = end
+        }
+        try gzip.finish { compressed += $0.count }
+        let zlibSeconds = (ContinuousClock.now - started).doubleSeconds
+        print("  zlib alone, level 6, the same \(ndjsonRaw.count / 1_000_000) MB of NDJSON: \(String(format: "%.2f", zlibSeconds)) s, \(String(format: "%.1f", Double(ndjsonRaw.count) / 1e6 / zlibSeconds)) MB/s in; ndjson_gz load / zlib = \(String(format: "%.2f", ndjsonSeconds / zlibSeconds)) (target at most 1.3)")
     }
 
     private func parseOnly() {

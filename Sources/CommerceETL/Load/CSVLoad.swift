@@ -82,17 +82,21 @@ public struct CSVLoad: LoadFormat {
 
     /// One cell's bytes.
     func appendCell(_ value: Value?, to out: inout [UInt8]) {
-        guard let value, let text = value.flatText else {
-            append(null, guard: false, to: &out)
-            return
-        }
-        let isText: Bool
         switch value {
-        case .string: isText = ExactDecimal(parsing: text) == nil
-        case .array, .object, .dateTime, .date: isText = true
-        default: isText = false
+        case nil, .null?:
+            append(null, guard: false, to: &out)
+        case .integer?, .decimal?, .bool?, .dateTime?, .date?:
+            // Digits, signs, points, dashes and colons: never quoted, never a formula.
+            value!.writeFlat(into: &out)
+        case .string(let text)?:
+            let first = text.utf8.first
+            let risky = first.map { [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13].contains($0) } ?? false
+            append(text, guard: formulaGuard && risky && ExactDecimal(parsing: text) == nil, to: &out)
+        case let nested?:
+            var json: [UInt8] = []
+            nested.writeFlat(into: &json)
+            append(String(decoding: json, as: UTF8.self), guard: false, to: &out)
         }
-        append(text, guard: formulaGuard && isText, to: &out)
     }
 
     func append(_ text: String, guard: Bool, to out: inout [UInt8]) {
@@ -158,6 +162,12 @@ final class CSVWriter: LoadWriter {
                 for (i, column) in fixed.enumerated() {
                     if i > 0 { line.append(format.delimiter) }
                     format.appendCell(record.value(at: column.path), to: &line)
+                }
+            } else if record.fields.count == columns.count, zip(record.fields.keys, columns).allSatisfy({ $0 == $1 }) {
+                // The usual case: the record's fields are the columns, in order.
+                for (i, value) in record.fields.values.enumerated() {
+                    if i > 0 { line.append(format.delimiter) }
+                    format.appendCell(value, to: &line)
                 }
             } else {
                 for (i, column) in columns.enumerated() {

@@ -2,12 +2,12 @@
 // so the same input always gives the same bytes.
 import CZlib
 
-final class GzipStream {
+public final class GzipStream {
     private var stream = z_stream()
     private var out = [UInt8](repeating: 0, count: 1 << 16)
     private var finished = false
 
-    init(level: Int32 = 6) throws {
+    public init(level: Int32 = 6) throws {
         // windowBits 15 + 16 asks zlib for a gzip wrapper instead of zlib's own.
         let rc = deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
                                ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
@@ -15,12 +15,12 @@ final class GzipStream {
     }
 
     /// Compresses `input`, passing every produced chunk to `sink`.
-    func compress(_ input: [UInt8], sink: ([UInt8]) throws -> Void) throws {
+    public func compress(_ input: [UInt8], sink: ([UInt8]) throws -> Void) throws {
         try run(input, flush: Z_NO_FLUSH, sink: sink)
     }
 
     /// Ends the gzip member and writes its trailer.
-    func finish(sink: ([UInt8]) throws -> Void) throws {
+    public func finish(sink: ([UInt8]) throws -> Void) throws {
         guard !finished else { return }
         try run([], flush: Z_FINISH, sink: sink)
         finished = true

@@ -296,8 +296,12 @@ final class SQLiteTable {
     let key: [String]
     private var columns: [String] = []
     private var types: [String: String] = [:]
-    private var statement: SQLiteStatement?
+    private var statement: SQLiteStatement? {
+        didSet { positions = [] }
+    }
     private var created = false
+    private var positions: [Int] = []
+    private var positionKeys: [String] = []
 
     init(name: String, db: SQLiteDatabase, mode: SQLiteLoad.Mode, key: [String]) throws {
         self.name = name
@@ -389,9 +393,16 @@ final class SQLiteTable {
             statement = try db.prepare(sql)
         }
         guard let statement else { return 0 }
-        let values = Dictionary(row, uniquingKeysWith: { a, _ in a })
-        for (i, column) in columns.enumerated() {
-            let value = values[column] ?? .null
+        // Rows of one source have the same fields in the same order: find their parameter
+        // positions once and reuse them. Columns the row lacks stay NULL (bindings are cleared).
+        if positions.count != row.count || !zip(row, positionKeys).allSatisfy({ $0.0 == $1 }) {
+            let index = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
+            positions = row.map { index[$0.0] ?? -1 }
+            positionKeys = row.map(\.0)
+        }
+        for (k, (column, value)) in row.enumerated() {
+            let i = positions[k]
+            guard i >= 0 else { continue }
             try check(value, column)
             try Self.bind(value, Int32(i + 1), statement, column: column)
         }
@@ -413,13 +424,16 @@ final class SQLiteTable {
         case .bool(let b): statement.bind(index, Int64(b ? 1 : 0))
         case .integer(let n): statement.bind(index, n)
         case .decimal(let d):
-            let text = d.value.description
-            let digits = text.utf8.filter { $0 >= 48 && $0 <= 57 }.drop { $0 == 48 }.count
-            guard digits <= 15, let number = Double(text) else {
+            let digits = d.significantDigits
+            guard digits <= 15, let number = d.nearestDouble else {
                 throw ETLError("column '\(column)': \(d) has \(digits) significant digits; SQLite keeps 15, so it cannot be stored exactly")
             }
             statement.bind(index, number)
-        case let other: statement.bind(index, other.flatText ?? "")
+        case .string(let text): statement.bind(index, text)
+        case let other:
+            var bytes: [UInt8] = []
+            other.writeFlat(into: &bytes)
+            statement.bind(index, String(decoding: bytes, as: UTF8.self))
         }
     }
 }

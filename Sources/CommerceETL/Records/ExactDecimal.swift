@@ -1,69 +1,193 @@
 // Exact decimal numbers for money and every other "Float" field of the API documents.
-// Foundation's `Decimal` does the arithmetic; this type adds strict parsing (no silent
-// truncation of "12abc") and remembers how many fraction digits the source gave, so
+// A value is kept as an integer and a power of ten (`1999 x 10^-2`) whenever it fits in 64 bits,
+// which is all money, so reading and writing it is integer work; larger values fall back to
+// Foundation's `Decimal`, which also does the arithmetic. Parsing is strict (no silent
+// truncation of "12abc"), and the number of fraction digits the source gave is remembered, so
 // "16.6600" is written back as "16.6600".
 import Foundation
 
 public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var value: Decimal
+    private enum Storage: Sendable {
+        /// units x 10^exponent
+        case small(units: Int64, exponent: Int)
+        case big(Decimal)
+    }
+
+    private var storage: Storage
     /// Fraction digits to show at least (the source's own digits).
     public var scale: Int
 
     public init(_ value: Decimal, scale: Int = 0) {
-        self.value = value
         self.scale = max(0, scale)
+        storage = .big(value)
+        if let small = Self.small(from: value) { storage = small }
     }
 
     public init(_ integer: Int64) {
-        self.init(Decimal(integer), scale: 0)
+        storage = .small(units: integer, exponent: 0)
+        scale = 0
+    }
+
+    /// The value as a Foundation `Decimal`, for arithmetic.
+    public var value: Decimal {
+        get {
+            switch storage {
+            case .big(let d): return d
+            case .small(let units, let exponent):
+                return Decimal(sign: units < 0 ? .minus : .plus, exponent: exponent, significand: Decimal(units.magnitude))
+            }
+        }
+        set {
+            storage = Self.small(from: newValue) ?? .big(newValue)
+        }
+    }
+
+    private static func small(from d: Decimal) -> Storage? {
+        guard !d.isNaN else { return nil }
+        if d.isZero { return .small(units: 0, exponent: 0) }
+        // Decimal's own text is exact; reading it back as digits is the portable way in.
+        var text = d.description
+        var negative = false
+        if text.hasPrefix("-") { negative = true; text.removeFirst() }
+        var units: Int64 = 0
+        var fraction = 0
+        var seenPoint = false
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") { seenPoint = true; continue }
+            guard byte >= 48, byte <= 57 else { return nil }
+            let (m, o1) = units.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int64(byte - 48))
+            if o1 || o2 { return nil }
+            units = a
+            if seenPoint { fraction += 1 }
+        }
+        return .small(units: negative ? -units : units, exponent: -fraction)
     }
 
     /// Parses a plain decimal literal: optional sign, digits, optional fraction. No exponent
     /// unless `allowExponent` (JSON numbers may carry one), no spaces, no thousands separators.
     public init?(parsing text: some StringProtocol, allowExponent: Bool = false) {
+        var units: Int64 = 0
+        var overflow = false
+        var negative = false
         var sawDigit = false
         var sawPoint = false
         var fractionDigits = 0
-        var index = text.utf8.startIndex
-        let utf8 = text.utf8
-        if index < utf8.endIndex, utf8[index] == UInt8(ascii: "-") || utf8[index] == UInt8(ascii: "+") {
-            index = utf8.index(after: index)
+        var exponent = 0
+        let utf8 = Array(text.utf8)
+        var i = 0
+        if i < utf8.count, utf8[i] == UInt8(ascii: "-") || utf8[i] == UInt8(ascii: "+") {
+            negative = utf8[i] == UInt8(ascii: "-")
+            i += 1
         }
-        var exponentStart: String.Index? = nil
-        while index < utf8.endIndex {
-            let byte = utf8[index]
-            if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+        while i < utf8.count {
+            let byte = utf8[i]
+            if byte >= 48, byte <= 57 {
                 sawDigit = true
                 if sawPoint { fractionDigits += 1 }
+                let (m, o1) = units.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int64(byte - 48))
+                if o1 || o2 { overflow = true } else { units = a }
             } else if byte == UInt8(ascii: "."), !sawPoint {
                 sawPoint = true
             } else if allowExponent, byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E"), sawDigit {
-                exponentStart = index
+                guard let e = Int(String(decoding: utf8[(i + 1)...], as: UTF8.self)), abs(e) < 100 else { return nil }
+                exponent = e
                 break
             } else {
                 return nil
             }
-            index = utf8.index(after: index)
+            i += 1
         }
         guard sawDigit else { return nil }
-        var exponent = 0
-        if let start = exponentStart {
-            let rest = text[text.index(after: start)...]
-            guard let e = Int(rest), abs(e) < 100 else { return nil }
-            exponent = e
+        scale = max(0, fractionDigits - exponent)
+        if !overflow {
+            storage = .small(units: negative ? -units : units, exponent: exponent - fractionDigits)
+            return
         }
-        let mantissaText = exponentStart.map { String(text[..<$0]) } ?? String(text)
-        guard var decimal = Decimal(string: mantissaText, locale: Self.posix) else { return nil }
-        if exponent != 0 {
-            decimal = decimal * Decimal(sign: .plus, exponent: exponent, significand: 1)
-        }
-        self.init(decimal, scale: max(0, fractionDigits - exponent))
+        let mantissaText = String(decoding: utf8[..<(exponent != 0 ? (utf8.firstIndex { $0 == 101 || $0 == 69 } ?? utf8.count) : utf8.count)], as: UTF8.self)
+        guard var decimal = Decimal(string: mantissaText, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+        if exponent != 0 { decimal = decimal * Decimal(sign: .plus, exponent: exponent, significand: 1) }
+        storage = .big(decimal)
     }
-
-    private static let posix = Locale(identifier: "en_US_POSIX")
 
     /// Plain notation, never an exponent, at least `scale` fraction digits.
     public var description: String {
+        var out: [UInt8] = []
+        write(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the text of `description`; integer work for values that fit in 64 bits, as this
+    /// runs for every decimal cell of every output.
+    public func write(into out: inout [UInt8]) {
+        guard case .small(let units, var exponent) = storage else {
+            out.append(contentsOf: slowDescription.utf8)
+            return
+        }
+        var magnitude = units.magnitude
+        if magnitude == 0 { exponent = min(exponent, 0) }
+        // Trailing zeros beyond what the scale asks for are not shown.
+        while magnitude != 0, magnitude % 10 == 0, -exponent > scale {
+            magnitude /= 10
+            exponent += 1
+        }
+        if units < 0, magnitude != 0 { out.append(UInt8(ascii: "-")) }
+        var digits: [UInt8] = []
+        digits.reserveCapacity(20)
+        var m = magnitude
+        repeat {
+            digits.append(UInt8(ascii: "0") + UInt8(m % 10))
+            m /= 10
+        } while m > 0
+        digits.reverse()
+        if exponent >= 0 {
+            out.append(contentsOf: digits)
+            if magnitude != 0 { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: exponent)) }
+            if scale > 0 {
+                out.append(UInt8(ascii: "."))
+                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: scale))
+            }
+            return
+        }
+        let fraction = -exponent
+        if digits.count > fraction {
+            out.append(contentsOf: digits[..<(digits.count - fraction)])
+        } else {
+            out.append(UInt8(ascii: "0"))
+        }
+        out.append(UInt8(ascii: "."))
+        if digits.count < fraction { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: fraction - digits.count)) }
+        out.append(contentsOf: digits.suffix(min(fraction, digits.count)))
+        if fraction < scale { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: scale - fraction)) }
+    }
+
+    /// Significant digits of the value (no leading or trailing zeros).
+    public var significantDigits: Int {
+        guard case .small(let units, _) = storage else {
+            return slowDescription.utf8.filter { $0 >= 48 && $0 <= 57 }.drop { $0 == 48 }.count
+        }
+        var m = units.magnitude
+        guard m != 0 else { return 0 }
+        while m % 10 == 0 { m /= 10 }
+        var n = 0
+        while m > 0 { n += 1; m /= 10 }
+        return n
+    }
+
+    /// The nearest `Double`, for storage that only holds binary numbers (SQLite REAL). Correctly
+    /// rounded from the decimal text, so 15 significant digits always read back the same.
+    public var nearestDouble: Double? {
+        // An integer below 2^53 divided by an exact power of ten is correctly rounded by IEEE division.
+        if case .small(let units, let exponent) = storage, units.magnitude < 1 << 53, exponent <= 0, exponent >= -22 {
+            return Double(units) / Self.powersOfTen[-exponent]
+        }
+        return Double(description)
+    }
+
+    private static let powersOfTen: [Double] = (0...22).map { pow(10.0, Double($0)) }
+
+    private var slowDescription: String {
         var text = value.description
         if text.hasPrefix("-"), value.isZero { text.removeFirst() }
         guard scale > 0 else { return text }
@@ -76,7 +200,11 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         return text
     }
 
-    public static func == (lhs: ExactDecimal, rhs: ExactDecimal) -> Bool { lhs.value == rhs.value }
+    public static func == (lhs: ExactDecimal, rhs: ExactDecimal) -> Bool {
+        if case .small(let a, let ea) = lhs.storage, case .small(let b, let eb) = rhs.storage, ea == eb { return a == b }
+        return lhs.value == rhs.value
+    }
+
     public func hash(into hasher: inout Hasher) { hasher.combine(value) }
     public static func < (lhs: ExactDecimal, rhs: ExactDecimal) -> Bool { lhs.value < rhs.value }
 }

@@ -6,11 +6,17 @@ public enum JSONWriter {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .integer(let i): out.append(contentsOf: String(i).utf8)
-        case .decimal(let d): out.append(contentsOf: d.description.utf8)
+        case .integer(let i): writeInteger(i, into: &out)
+        case .decimal(let d): d.write(into: &out)
         case .string(let s): writeString(s, into: &out)
-        case .dateTime(let t): writeString(t.description, into: &out)
-        case .date(let d): writeString(d.description, into: &out)
+        case .dateTime(let t):
+            out.append(34)
+            t.write(into: &out)
+            out.append(34)
+        case .date(let d):
+            out.append(34)
+            d.write(into: &out)
+            out.append(34)
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
@@ -38,9 +44,32 @@ public enum JSONWriter {
 
     private static let hex = Array("0123456789abcdef".utf8)
 
+    public static func writeInteger(_ n: Int64, into out: inout [UInt8]) {
+        if n < 0 { out.append(UInt8(ascii: "-")) }
+        var m = n.magnitude
+        if m < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(m))
+            return
+        }
+        var buffer = [UInt8](repeating: 0, count: 20)
+        var i = 20
+        while m > 0 {
+            i -= 1
+            buffer[i] = UInt8(ascii: "0") + UInt8(m % 10)
+            m /= 10
+        }
+        out.append(contentsOf: buffer[i...])
+    }
+
     public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
+        let utf8 = s.utf8
+        if !utf8.contains(where: { $0 < 0x20 || $0 == 34 || $0 == 92 }) {
+            out.append(contentsOf: utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        for byte in utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
             case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])

@@ -15,6 +15,19 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.epochSeconds < rhs.epochSeconds }
 
+    /// Appends `description`'s bytes without building a string.
+    public func write(into out: inout [UInt8]) {
+        let local = epochSeconds + Int64(offsetSeconds)
+        let days = floorDiv(local, 86_400)
+        let secs = Int(local - days * 86_400)
+        CalendarDate(daysSinceEpoch: days).write(into: &out)
+        out.append(UInt8(ascii: "T"))
+        two(secs / 3600, &out); out.append(58); two(secs / 60 % 60, &out); out.append(58); two(secs % 60, &out)
+        out.append(offsetSeconds < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+        let off = abs(Int(offsetSeconds))
+        two(off / 3600, &out); out.append(58); two(off / 60 % 60, &out)
+    }
+
     public var description: String {
         let local = epochSeconds + Int64(offsetSeconds)
         let days = floorDiv(local, 86_400)
@@ -63,6 +76,16 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
 
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
+    }
+
+    /// Appends `description`'s bytes without building a string.
+    public func write(into out: inout [UInt8]) {
+        if (0...9999).contains(year) {
+            two(year / 100, &out); two(year % 100, &out)
+        } else {
+            out.append(contentsOf: String(year).utf8)
+        }
+        out.append(45); two(month, &out); out.append(45); two(day, &out)
     }
 
     public var description: String {
@@ -155,6 +178,11 @@ public enum DateParser {
 }
 
 @inline(__always) private func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+@inline(__always) private func two(_ n: Int, _ out: inout [UInt8]) {
+    out.append(UInt8(ascii: "0") + UInt8(n / 10 % 10))
+    out.append(UInt8(ascii: "0") + UInt8(n % 10))
+}
 
 /// The zone of date-times that carry no offset ("2013-01-30 14:53:57"): UTC unless a connection
 /// says otherwise (`timezone: Europe/London` or `timezone: "+01:00"`).
