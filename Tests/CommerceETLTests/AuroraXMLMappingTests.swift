@@ -250,6 +250,16 @@ extension Record {
         #expect(ExactDecimal(parsing: "1e3") == nil)
         #expect(ExactDecimal(parsing: "1.5e3", allowExponent: true)?.description == "1500")
         #expect(ExactDecimal(parsing: "0.1")!.value + ExactDecimal(parsing: "0.2")!.value == ExactDecimal(parsing: "0.3")!.value)
+        for text in ["0.05", "-0.05", "100", "0.000123", "0.00", "-12.50", "9223372036854775807", "12345678901234567890.5", "1.000", "+7"] {
+            let d = ExactDecimal(parsing: text)!
+            #expect(d.description == (text.hasPrefix("+") ? String(text.dropFirst()) : text), "\(text)")
+            #expect(ExactDecimal(d.value, scale: d.scale) == d)
+        }
+        #expect(ExactDecimal(Decimal(string: "16.66")!, scale: 4).description == "16.6600")
+        #expect(ExactDecimal(Decimal(string: "-0.001")!, scale: 2).description == "-0.001")
+        #expect(ExactDecimal(parsing: "-0.00")!.description == "0.00")
+        #expect(ExactDecimal(parsing: "19.99")!.nearestDouble == 19.99)
+        #expect(ExactDecimal(parsing: "0.1")!.significantDigits == 1 && ExactDecimal(parsing: "1234.5600")!.significantDigits == 6)
     }
 
     @Test func datesParseAndRender() {

@@ -133,16 +133,16 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             exponent += 1
         }
         if units < 0, magnitude != 0 { out.append(UInt8(ascii: "-")) }
-        var digits: [UInt8] = []
-        digits.reserveCapacity(20)
+        // Digits straight into `out` (reversed in place), no temporary array.
+        let start = out.count
         var m = magnitude
         repeat {
-            digits.append(UInt8(ascii: "0") + UInt8(m % 10))
+            out.append(UInt8(ascii: "0") + UInt8(m % 10))
             m /= 10
         } while m > 0
-        digits.reverse()
+        out[start...].reverse()
+        let count = out.count - start
         if exponent >= 0 {
-            out.append(contentsOf: digits)
             if magnitude != 0 { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: exponent)) }
             if scale > 0 {
                 out.append(UInt8(ascii: "."))
@@ -151,14 +151,18 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             return
         }
         let fraction = -exponent
-        if digits.count > fraction {
-            out.append(contentsOf: digits[..<(digits.count - fraction)])
+        if count > fraction {
+            // Insert the point before the last `fraction` digits.
+            out.insert(UInt8(ascii: "."), at: out.count - fraction)
         } else {
+            // 0.00ddd: the digits move right behind "0." and leading zeros.
+            let digits = Array(out[start...])
+            out.removeSubrange(start...)
             out.append(UInt8(ascii: "0"))
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: fraction - count))
+            out.append(contentsOf: digits)
         }
-        out.append(UInt8(ascii: "."))
-        if digits.count < fraction { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: fraction - digits.count)) }
-        out.append(contentsOf: digits.suffix(min(fraction, digits.count)))
         if fraction < scale { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: scale - fraction)) }
     }
 

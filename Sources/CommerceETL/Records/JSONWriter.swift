@@ -51,14 +51,12 @@ public enum JSONWriter {
             out.append(UInt8(ascii: "0") + UInt8(m))
             return
         }
-        var buffer = [UInt8](repeating: 0, count: 20)
-        var i = 20
+        let start = out.count
         while m > 0 {
-            i -= 1
-            buffer[i] = UInt8(ascii: "0") + UInt8(m % 10)
+            out.append(UInt8(ascii: "0") + UInt8(m % 10))
             m /= 10
         }
-        out.append(contentsOf: buffer[i...])
+        out[start...].reverse()
     }
 
     public static func writeString(_ s: String, into out: inout [UInt8]) {
