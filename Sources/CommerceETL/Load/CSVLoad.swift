@@ -104,7 +104,11 @@ public struct CSVLoad: LoadFormat {
         if `guard`, let first = text.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13].contains(first) {
             prefix = UInt8(ascii: "'")
         }
-        let needsQuotes = text.utf8.contains { $0 == delimiter || $0 == 34 || $0 == 10 || $0 == 13 }
+        let d = delimiter
+        let needsQuotes = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            for b in bytes where b == d || b == 34 || b == 10 || b == 13 { return true }
+            return false
+        } ?? text.utf8.contains { $0 == d || $0 == 34 || $0 == 10 || $0 == 13 }
         guard needsQuotes else {
             if let prefix { out.append(prefix) }
             out.append(contentsOf: text.utf8)

@@ -62,7 +62,11 @@ public enum JSONWriter {
     public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         let utf8 = s.utf8
-        if !utf8.contains(where: { $0 < 0x20 || $0 == 34 || $0 == 92 }) {
+        let plain = utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            for b in bytes where b < 0x20 || b == 34 || b == 92 { return false }
+            return true
+        } ?? !utf8.contains(where: { $0 < 0x20 || $0 == 34 || $0 == 92 })
+        if plain {
             out.append(contentsOf: utf8)
             out.append(UInt8(ascii: "\""))
             return
