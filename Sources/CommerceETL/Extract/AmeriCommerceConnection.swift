@@ -26,10 +26,7 @@ public struct AmeriCommerceConnection: Connection {
     static func parse(_ config: ConfigMap) -> (any Connection)? {
         let url = config.string("url", required: true)
         let token = config.string("token")
-        let concurrency = config.integer("concurrency", in: 1...64) ?? 4
-        let timeout = config.integer("timeout", in: 1...3600) ?? 60
-        let retries = config.integer("retries", in: 0...20) ?? 5
-        let rateLimit = HTTPConnectionSettings.rateLimit(config)
+        let http = HTTPSettings.parse(config)
         guard let url else { return nil }
         let isDemo = EmbeddedStores.isDemo(url)
         guard isDemo || HTTPConnectionSettings.checkURL(url, config) else { return nil }
@@ -37,8 +34,8 @@ public struct AmeriCommerceConnection: Connection {
             config.context.diagnostics.error("'\(config.path)' needs 'token' (for example token: ${AMERICOMMERCE_TOKEN}) to call \(url)", at: config.location)
             return nil
         }
-        return AmeriCommerceConnection(url: url, token: token ?? "demo", concurrency: concurrency, timeout: timeout,
-                                       retries: retries, rateLimit: rateLimit)
+        return AmeriCommerceConnection(url: url, token: token ?? "demo", concurrency: http.concurrency, timeout: http.timeout,
+                                       retries: http.retries, rateLimit: http.rateLimit)
     }
 
     public func extractor(stage: String, config: ConfigMap) -> (any Extractor)? {

@@ -32,10 +32,7 @@ public struct AuroraRESTConnection: Connection {
         let clientID = config.string("client_id")
         let clientSecret = config.string("client_secret")
         let scopes = config.strings("scopes")?.joined(separator: " ") ?? "*"
-        let concurrency = config.integer("concurrency", in: 1...64) ?? 4
-        let timeout = config.integer("timeout", in: 1...3600) ?? 60
-        let retries = config.integer("retries", in: 0...20) ?? 5
-        let rateLimit = HTTPConnectionSettings.rateLimit(config)
+        let http = HTTPSettings.parse(config)
         guard let url else { return nil }
         let isDemo = EmbeddedStores.isDemo(url)
         guard isDemo || HTTPConnectionSettings.checkURL(url, config) else { return nil }
@@ -44,7 +41,7 @@ public struct AuroraRESTConnection: Connection {
             return nil
         }
         return AuroraRESTConnection(url: url, clientID: clientID ?? "demo", clientSecret: clientSecret ?? "demo", scopes: scopes,
-                                    concurrency: concurrency, timeout: timeout, retries: retries, rateLimit: rateLimit)
+                                    concurrency: http.concurrency, timeout: http.timeout, retries: http.retries, rateLimit: http.rateLimit)
     }
 
     public func extractor(stage: String, config: ConfigMap) -> (any Extractor)? {
@@ -57,6 +54,22 @@ public struct AuroraRESTConnection: Connection {
         var query: [(String, String)] = []
         if let params = config.stringPairs("query") { query = params.map { ($0.key, $0.value) } }
         return AuroraRESTExtractor(connection: self, resource: resource, pageSize: pageSize, query: query)
+    }
+}
+
+/// The settings every HTTP connection has: `concurrency` (pages in flight, default 4),
+/// `timeout` (seconds, default 60), `retries` (default 5) and `rate_limit` (requests per second).
+struct HTTPSettings {
+    var concurrency: Int
+    var timeout: Int
+    var retries: Int
+    var rateLimit: Double?
+
+    static func parse(_ config: ConfigMap) -> HTTPSettings {
+        HTTPSettings(concurrency: config.integer("concurrency", in: 1...64) ?? 4,
+                     timeout: config.integer("timeout", in: 1...3600) ?? 60,
+                     retries: config.integer("retries", in: 0...20) ?? 5,
+                     rateLimit: HTTPConnectionSettings.rateLimit(config))
     }
 }
 

@@ -34,13 +34,7 @@ public struct AuroraXMLConnection: Connection {
     static func parse(_ config: ConfigMap) -> (any Connection)? {
         let url = config.string("url", required: true)
         let token = config.string("token")
-        let concurrency = config.integer("concurrency", in: 1...64) ?? 4
-        let timeout = config.integer("timeout", in: 1...3600) ?? 60
-        let retries = config.integer("retries", in: 0...20) ?? 5
-        var rateLimit: Double? = nil
-        if let v = config.value("rate_limit"), let text = v.string() {
-            if let r = Double(text), r > 0 { rateLimit = r } else { v.error("'\(v.path)' must be a number of requests per second above 0, found '\(text)'") }
-        }
+        let http = HTTPSettings.parse(config)
         var zone = NaiveTimeZone.utc
         if let v = config.value("timezone"), let text = v.string() {
             if let z = NaiveTimeZone(text) { zone = z } else { v.error("'\(v.path)' must be UTC, an offset such as +01:00, or a zone name such as Europe/London; found '\(text)'") }
@@ -55,8 +49,8 @@ public struct AuroraXMLConnection: Connection {
             config.context.diagnostics.error("'\(config.path)' needs 'token' (for example token: ${AURORA_TOKEN}) to call \(url)", at: config.location)
             return nil
         }
-        return AuroraXMLConnection(url: url, token: token ?? "demo", concurrency: concurrency, timeout: timeout,
-                                   retries: retries, rateLimit: rateLimit, timezone: zone)
+        return AuroraXMLConnection(url: url, token: token ?? "demo", concurrency: http.concurrency, timeout: http.timeout,
+                                   retries: http.retries, rateLimit: http.rateLimit, timezone: zone)
     }
 
     public func extractor(stage: String, config: ConfigMap) -> (any Extractor)? {
