@@ -31,6 +31,8 @@ struct BenchCommand: AsyncParsableCommand {
     var skipXml = false
     @Option(help: "Order-line records each load writes in the load benchmark (0 to skip it).")
     var loadRows = 0
+    @Option(help: "Loads to measure, comma separated: csv, ndjson_gz, sqlite.")
+    var loads = "csv,ndjson_gz,sqlite"
 
     func run() async throws {
         guard let latency = parseDuration(latency) else {
@@ -41,7 +43,7 @@ struct BenchCommand: AsyncParsableCommand {
         if !skipXml { try await endToEnd(latency: latency) }
         if jsonProducts > 0 { try await jsonEndToEnd(latency: latency) }
         if !skipParse { parseOnly() }
-        if loadRows > 0 { try loads() }
+        if loadRows > 0 { try measureLoads() }
     }
 
     private func endToEnd(latency: Duration) async throws {
@@ -115,7 +117,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     /// Each load writing `loadRows` 30-column order-line records (a pool of distinct rows, reused).
-    private func loads() throws {
+    private func measureLoads() throws {
         var pool: [Record] = []
         for i in 0..<1000 {
             var r = Record()
@@ -146,7 +148,8 @@ struct BenchCommand: AsyncParsableCommand {
         var ndjsonSeconds = 0.0
         var ndjsonRaw: [UInt8] = []
         for (name, load) in [("csv", CSVLoad(path: "l.csv") as any LoadFormat), ("ndjson_gz level 6", NDJSONGzipLoad(path: "l.ndjson.gz")),
-                             ("sqlite", SQLiteLoad(path: "l.sqlite", table: "lines"))] {
+                             ("sqlite", SQLiteLoad(path: "l.sqlite", table: "lines"))]
+            where loads.split(separator: ",").contains(where: { name.hasPrefix($0) }) {
             let run = RunContext(runID: UUID().uuidString, pipelineName: "bench", workingDirectory: dir.path, logger: RunLog(logger: logger))
             let started = ContinuousClock.now
             let writer = try load.makeWriter(run)
@@ -165,6 +168,7 @@ struct BenchCommand: AsyncParsableCommand {
             print("  \(name): \(String(format: "%.2f", seconds)) s, \(Int(Double(written) / seconds)) rows/s, \(String(format: "%.1f", Double(bytes) / 1e6 / seconds)) MB/s written (\(bytes / 1_000_000) MB)")
             if name.hasPrefix("ndjson") { ndjsonSeconds = seconds }
         }
+        guard loads.contains("ndjson") else { return }
         // zlib alone on the same NDJSON bytes, for comparison.
         for i in 0..<loadRows { JSONWriter.write(pool[i % pool.count], into: &ndjsonRaw); ndjsonRaw.append(10) }
         let started = ContinuousClock.now

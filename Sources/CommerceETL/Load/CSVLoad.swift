@@ -147,30 +147,40 @@ final class CSVWriter: LoadWriter {
 
     func write(_ records: [Record]) throws {
         guard let file, !records.isEmpty else { return }
+        // Work on locals: class properties touched per cell cost an exclusivity check each.
+        var columns = self.columns
+        let format = self.format
+        func inColumnOrder(_ record: Record) -> Bool {
+            record.fields.count == columns.count && zip(record.fields.keys, columns).allSatisfy { $0 == $1 }
+        }
         if format.columns == nil {
-            for record in records {
+            for record in records where !inColumnOrder(record) {
                 for key in record.fields.keys where columnIndex[key] == nil {
                     columnIndex[key] = columns.count
                     columns.append(key)
                 }
             }
+            self.columns = columns
         }
         if !started {
             started = true
             if format.bom { try file.write([0xEF, 0xBB, 0xBF]) }
             if format.header { try file.write(headerLine(columns)) }
         }
+        var line = self.line
+        line.removeAll(keepingCapacity: true)
         for record in records {
-            line.removeAll(keepingCapacity: true)
             if let fixed = format.columns {
                 for (i, column) in fixed.enumerated() {
                     if i > 0 { line.append(format.delimiter) }
                     format.appendCell(record.value(at: column.path), to: &line)
                 }
-            } else if record.fields.count == columns.count, zip(record.fields.keys, columns).allSatisfy({ $0 == $1 }) {
+            } else if inColumnOrder(record) {
                 // The usual case: the record's fields are the columns, in order.
-                for (i, value) in record.fields.values.enumerated() {
-                    if i > 0 { line.append(format.delimiter) }
+                var first = true
+                for value in record.fields.values {
+                    if !first { line.append(format.delimiter) }
+                    first = false
                     format.appendCell(value, to: &line)
                 }
             } else {
@@ -179,15 +189,23 @@ final class CSVWriter: LoadWriter {
                     format.appendCell(record.fields[column], to: &line)
                 }
             }
-            line.append(contentsOf: format.lineEnd)
-            try file.write(line)
-            if let last = segments.last, last.columns == columns.count {
-                segments[segments.count - 1].rows += 1
-            } else {
-                segments.append((1, columns.count))
+            if format.crlf { line.append(13) }
+            line.append(10)
+            if line.count >= 1 << 16 {
+                try file.write(line)
+                line.removeAll(keepingCapacity: true)
             }
-            rows += 1
         }
+        try file.write(line)
+        line.removeAll(keepingCapacity: true)
+        self.line = line
+        // Every row of this batch has the full width known now (earlier batches may have less).
+        if let last = segments.last, last.columns == columns.count {
+            segments[segments.count - 1].rows += records.count
+        } else {
+            segments.append((records.count, columns.count))
+        }
+        rows += records.count
     }
 
     private func headerLine(_ names: [String]) -> [UInt8] {
