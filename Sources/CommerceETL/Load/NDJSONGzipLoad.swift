@@ -61,11 +61,61 @@ public struct NDJSONGzipLoad: LoadFormat {
     }
 }
 
+/// Compresses and writes chunks on its own thread, so encoding the next records and compressing
+/// the last ones overlap (compression is most of the cost). At most a few chunks wait at once.
+final class BackgroundCompressor: @unchecked Sendable {
+    // `failure` is guarded by `lock`; the stream and file are only used on `queue`.
+    private let queue = DispatchQueue(label: "commerce-etl.gzip")
+    private let slots = DispatchSemaphore(value: 4)
+    private let lock = NSLock()
+    private var failure: (any Error)?
+    private let gzip: GzipStream
+    private let file: OutputFile
+
+    init(gzip: GzipStream, file: OutputFile) {
+        self.gzip = gzip
+        self.file = file
+    }
+
+    private func check() throws {
+        if let failure = lock.withLock({ failure }) { throw failure }
+    }
+
+    func compress(_ chunk: [UInt8]) throws {
+        try check()
+        slots.wait()
+        queue.async {
+            defer { self.slots.signal() }
+            do {
+                try self.gzip.compress(chunk) { try self.file.write($0) }
+            } catch {
+                self.lock.withLock { if self.failure == nil { self.failure = error } }
+            }
+        }
+    }
+
+    /// Compressed bytes written so far (waits for the chunks before it).
+    var compressedBytes: Int64 { queue.sync { file.bytesWritten } }
+
+    /// Waits for every chunk, ends the gzip member and closes the file.
+    func finish() throws {
+        try queue.sync {
+            try check()
+            try gzip.finish { try file.write($0) }
+            try file.close()
+        }
+    }
+
+    func discard() {
+        queue.sync { file.discard() }
+    }
+}
+
 final class NDJSONGzipWriter: LoadWriter {
     private struct Part {
         let output: StagedOutput
         let file: OutputFile
-        let gzip: GzipStream
+        let compressor: BackgroundCompressor
         var records = 0
     }
 
@@ -86,22 +136,25 @@ final class NDJSONGzipWriter: LoadWriter {
     private func open(part: Int) throws -> Part {
         let path = load.rotates ? NDJSONGzipLoad.partPath(load.path, part) : load.path
         let output = try StagedOutput(path: path, run: run)
-        return Part(output: output, file: try OutputFile(creating: output.temporary), gzip: try GzipStream(level: Int32(load.level)))
+        let file = try OutputFile(creating: output.temporary)
+        return Part(output: output, file: file, compressor: BackgroundCompressor(gzip: try GzipStream(level: Int32(load.level)), file: file))
     }
 
     private func close(_ part: Part) throws {
-        try part.gzip.finish { try part.file.write($0) }
-        try part.file.close()
+        try part.compressor.finish()
         done.append((part.output, part.file.bytesWritten))
     }
 
     func write(_ records: [Record]) throws {
         guard var part = current else { return }
+        // A local buffer: class properties touched per byte cost an exclusivity check each.
+        var buffer = self.buffer
         buffer.removeAll(keepingCapacity: true)
+        let maxRecords = load.maxRecords, maxBytes = load.maxBytes
         for record in records {
-            let full = (load.maxRecords.map { part.records >= $0 } ?? false) || (load.maxBytes.map { part.file.bytesWritten >= $0 } ?? false)
+            let full = (maxRecords.map { part.records >= $0 } ?? false) || (maxBytes.map { part.compressor.compressedBytes >= $0 } ?? false)
             if full, part.records > 0 {
-                try part.gzip.compress(buffer) { try part.file.write($0) }
+                try part.compressor.compress(buffer)
                 buffer.removeAll(keepingCapacity: true)
                 try close(part)
                 part = try open(part: done.count + 1)
@@ -110,13 +163,15 @@ final class NDJSONGzipWriter: LoadWriter {
             JSONWriter.write(record, into: &buffer)
             buffer.append(10)
             part.records += 1
-            if load.maxBytes != nil, buffer.count >= 1 << 12 {
+            if maxBytes != nil, buffer.count >= 1 << 12 {
                 // Compress as we go so the compressed size the rotation looks at stays current.
-                try part.gzip.compress(buffer) { try part.file.write($0) }
+                try part.compressor.compress(buffer)
                 buffer.removeAll(keepingCapacity: true)
             }
         }
-        try part.gzip.compress(buffer) { try part.file.write($0) }
+        try part.compressor.compress(buffer)
+        buffer.removeAll(keepingCapacity: true)
+        self.buffer = buffer
         current = part
         rows += records.count
     }
@@ -142,7 +197,7 @@ final class NDJSONGzipWriter: LoadWriter {
 
     func abort() {
         if let part = current {
-            part.file.discard()
+            part.compressor.discard()
             part.output.abort()
         }
         for (output, _) in done { output.abort() }
