@@ -27,7 +27,7 @@ struct CommerceETLCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commerce-etl",
         abstract: "Export bulk data from e-commerce platform APIs with declarative pipelines.",
-        subcommands: [Run.self, Validate.self, Plan.self, DemoStoreCommand.self, BenchCommand.self]
+        subcommands: [Run.self, Validate.self, Plan.self, StateCommand.self, DemoStoreCommand.self, BenchCommand.self]
     )
 }
 
@@ -41,11 +41,14 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Log progress to standard error.")
     var verbose = false
 
+    @Option(help: "Where the pipeline keeps its state (default .commerce-etl/state/<pipeline>).")
+    var stateDir: String?
+
     func run() async throws {
         guard let pipeline = loadPipeline(pipeline) else { throw ExitCode(ExitStatus.invalid) }
         var logger = Logger(label: "commerce-etl")
         logger.logLevel = verbose ? .info : .warning
-        let runner = PipelineRunner(pipeline: pipeline, log: RunLog(logger: logger), storeLauncher: DemoStoreLauncher())
+        let runner = PipelineRunner(pipeline: pipeline, log: RunLog(logger: logger), storeLauncher: DemoStoreLauncher(), stateDirectory: stateDir)
 
         // Ctrl-C cancels the run (which removes its temporary files) instead of killing the process.
         signal(SIGINT, SIG_IGN)
@@ -98,6 +101,56 @@ struct Plan: ParsableCommand {
     func run() throws {
         guard let pipeline = loadPipeline(pipeline) else { throw ExitCode(ExitStatus.invalid) }
         print(Summary.plan(pipeline))
+    }
+}
+
+struct StateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "state",
+        abstract: "Show or reset what a pipeline remembers between runs (the bookmarks of its incremental extracts).",
+        subcommands: [Show.self, Reset.self])
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print each stage's bookmark.")
+        @Argument(help: "The pipeline file (YAML).") var pipeline: String
+        @Option(help: "The state directory (default .commerce-etl/state/<pipeline>).") var stateDir: String?
+
+        func run() throws {
+            guard let p = loadPipeline(pipeline) else { throw ExitCode(ExitStatus.invalid) }
+            let dir = stateDir ?? PipelineState.defaultDirectory(pipeline: p.name, workingDirectory: FileManager.default.currentDirectoryPath)
+            do {
+                let state = try PipelineState(directory: dir)
+                print("state of \(p.name) in \(dir)")
+                if state.bookmarks.isEmpty { print("  no bookmarks: the next run exports everything (or from each extract's start)") }
+                for (stage, mark) in state.bookmarks.sorted(by: { $0.key < $1.key }) { print("  \(stage): after \(mark)") }
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(ExitStatus.failed)
+            }
+        }
+    }
+
+    struct Reset: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Forget the bookmarks, so the next run starts over.")
+        @Argument(help: "The pipeline file (YAML).") var pipeline: String
+        @Option(help: "Only this extract stage.") var stage: String?
+        @Option(help: "The state directory (default .commerce-etl/state/<pipeline>).") var stateDir: String?
+
+        func run() throws {
+            guard let p = loadPipeline(pipeline) else { throw ExitCode(ExitStatus.invalid) }
+            if let stage, p.stage(stage) == nil {
+                printError("error: \(pipeline) has no stage '\(stage)'")
+                throw ExitCode(ExitStatus.invalid)
+            }
+            let dir = stateDir ?? PipelineState.defaultDirectory(pipeline: p.name, workingDirectory: FileManager.default.currentDirectoryPath)
+            do {
+                try PipelineState.reset(directory: dir, stage: stage)
+                print(stage.map { "reset the bookmark of \($0)" } ?? "reset every bookmark of \(p.name)")
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(ExitStatus.failed)
+            }
+        }
     }
 }
 

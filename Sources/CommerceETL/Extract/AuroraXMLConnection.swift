@@ -54,8 +54,13 @@ public struct AuroraXMLConnection: Connection {
     }
 
     public func extractor(stage: String, config: ConfigMap) -> (any Extractor)? {
+        let incremental = Incremental.parse(config.value("incremental"), fields: ["DateModified", "DateCreated"])
         guard let request = AuroraXMLGetRequest.parse(config) else { return nil }
-        return AuroraXMLExtractor(connection: self, request: request)
+        if incremental != nil, request.interval != nil || request.since != nil {
+            config.context.diagnostics.error("'\(config.path)' may have 'incremental' or 'interval'/'since', not both", at: config.keyLocation("incremental"))
+            return nil
+        }
+        return AuroraXMLExtractor(connection: self, request: request, stage: stage, incremental: incremental)
     }
 }
 
@@ -168,5 +173,56 @@ struct AuroraXMLGetRequest: Sendable {
             <?xml version="1.0" encoding="utf-8"?>
             <AuroraRequestEnvelope><Header><AuthToken>\(Self.escape(authToken))</AuthToken></Header><Requests><Request><\(controller)>\(method)\(get)</Get></\(controller)></Request></Requests></AuroraRequestEnvelope>
             """
+    }
+}
+
+/// `incremental: { field: DateModified, lookback: PT10S, start: 2024-01-01 }`: each run asks only
+/// for records whose `field` is later than the bookmark the last successful run saved, less
+/// `lookback`; the first run starts at `start` (or exports everything).
+public struct Incremental: Sendable {
+    /// The record's date field that moves when it changes.
+    public var field: String
+    /// How far before the bookmark to look again (records changed while the last run read).
+    public var lookbackSeconds: Int64
+    /// Where the first run starts.
+    public var start: CalendarDate?
+
+    static func parse(_ value: ConfigValue?, fields: [String]) -> Incremental? {
+        guard let value, let map = value.map() else { return nil }
+        let field = map.choice("field", fields, required: true)
+        var lookback: Int64 = 10
+        if let v = map.value("lookback"), let text = v.string() {
+            if let seconds = Self.seconds(text) { lookback = seconds } else {
+                v.error("'\(v.path)' must be an ISO 8601 duration of days, hours, minutes or seconds such as PT10S or P1DT2H, found '\(text)'")
+            }
+        }
+        var start: CalendarDate? = nil
+        if let v = map.value("start"), let text = v.string() {
+            if case .date(let d)? = DateParser.parse(text) { start = d } else { v.error("'\(v.path)' must be a date as YYYY-MM-DD, found '\(text)'") }
+        }
+        map.finish()
+        return field.map { Incremental(field: $0, lookbackSeconds: lookback, start: start) }
+    }
+
+    /// `PT10S`, `P1DT2H`, `PT0S` as seconds; nil for anything else (years and months have no fixed length).
+    static func seconds(_ text: String) -> Int64? {
+        guard text.hasPrefix("P"), text.count > 1 else { return nil }
+        var total: Int64 = 0, number = "", inTime = false, any = false
+        for ch in text.dropFirst() {
+            if ch.isNumber { number.append(ch); continue }
+            if ch == "T", !inTime, number.isEmpty { inTime = true; continue }
+            guard let n = Int64(number) else { return nil }
+            number = ""
+            any = true
+            switch (ch, inTime) {
+            case ("W", false): total += n * 604_800
+            case ("D", false): total += n * 86_400
+            case ("H", true): total += n * 3_600
+            case ("M", true): total += n * 60
+            case ("S", true): total += n
+            default: return nil
+            }
+        }
+        return any && number.isEmpty ? total : nil
     }
 }

@@ -115,6 +115,8 @@ public struct RunContext: Sendable {
     public var sqliteFiles = SQLiteFiles()
     /// Quarantine files of steps with `on_error: { quarantine: PATH }`.
     public var quarantine = QuarantineFiles()
+    /// Bookmarks of incremental extracts.
+    public var state: PipelineState? = nil
 
     public init(runID: String, pipelineName: String, workingDirectory: String, logger: RunLog,
                 outputBase: String? = nil, started: Date = Date(), embeddedStores: EmbeddedStores = EmbeddedStores(launcher: nil)) {

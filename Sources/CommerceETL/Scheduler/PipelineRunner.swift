@@ -39,13 +39,16 @@ public struct PipelineRunner: Sendable {
     public var log: RunLog
     public var workingDirectory: String
     public var storeLauncher: (any EmbeddedStoreLauncher)?
+    /// Where the pipeline's state (bookmarks) lives; nil: `.commerce-etl/state/<pipeline>`.
+    public var stateDirectory: String?
 
     public init(pipeline: Pipeline, log: RunLog, workingDirectory: String = FileManager.default.currentDirectoryPath,
-                storeLauncher: (any EmbeddedStoreLauncher)? = nil) {
+                storeLauncher: (any EmbeddedStoreLauncher)? = nil, stateDirectory: String? = nil) {
         self.pipeline = pipeline
         self.log = log
         self.workingDirectory = workingDirectory
         self.storeLauncher = storeLauncher
+        self.stateDirectory = stateDirectory
     }
 
     private typealias Batch = [Record]
@@ -55,8 +58,12 @@ public struct PipelineRunner: Sendable {
         let startedAt = Date()
         let runID = Self.makeRunID(startedAt)
         let base = AtomicFile.resolve(pipeline.baseDirectory ?? ".", in: workingDirectory)
-        let context = RunContext(runID: runID, pipelineName: pipeline.name, workingDirectory: workingDirectory, logger: log,
+        let stateDir = stateDirectory.map { AtomicFile.resolve($0, in: workingDirectory) }
+            ?? PipelineState.defaultDirectory(pipeline: pipeline.name, workingDirectory: workingDirectory)
+        let state = try PipelineState(directory: stateDir)
+        var context = RunContext(runID: runID, pipelineName: pipeline.name, workingDirectory: workingDirectory, logger: log,
                                  outputBase: base, started: startedAt, embeddedStores: EmbeddedStores(launcher: storeLauncher))
+        context.state = state
         do {
             let report = try await run(context: context, started: started, startedAt: startedAt)
             await context.embeddedStores.stopAll()
@@ -171,6 +178,12 @@ public struct PipelineRunner: Sendable {
             report.manifest = try Manifest.write(pipeline: pipeline, report: report, run: context, startedAt: startedAt, finishedAt: Date())
         } catch {
             throw ETLError("the outputs were published, but the manifest could not be written: \(describe(error))")
+        }
+        // Bookmarks move only now, after every output is committed.
+        do {
+            try context.state?.commit()
+        } catch {
+            throw ETLError("the outputs were published, but the pipeline state could not be saved (the next run will export these records again): \(describe(error))")
         }
         return report
     }

@@ -1,0 +1,76 @@
+// Incremental extracts: bookmarks saved after a successful run, only changed records next time,
+// and a failed run that leaves the bookmark where it was.
+import Foundation
+import Testing
+@testable import CommerceETL
+@testable import DemoStore
+
+@Suite struct IncrementalTests {
+    private func pipeline(url: String, collect: String, extra: String = "", lookback: String = "PT0S") throws -> Pipeline {
+        let yaml = """
+            version: 1
+            name: incremental-test
+            connections:
+              store: { type: aurora-xml, url: "\(url)", token: t }
+            extract:
+              orders: { connection: store, resource: orders, page_size: 50, incremental: { field: DateModified, lookback: \(lookback) } }
+            \(extra.isEmpty ? "" : "transform:\n  checked: { input: orders, steps: [ \(extra) ] }")
+            load:
+              sink: { input: \(extra.isEmpty ? "orders" : "checked"), collect: { name: "\(collect)" } }
+            """
+        let outcome = PipelineLoader.load(yaml: yaml, file: "t.yml", environment: [:], registry: connectorRegistry)
+        guard let p = outcome.pipeline else { throw ETLError(outcome.diagnostics.map(\.description).joined(separator: "\n")) }
+        return p
+    }
+
+    @Test func theSecondRunExportsExactlyTheChangedRecords() async throws {
+        let server = try await DemoStoreServer.start(DemoStoreConfig(orders: 300, products: 10, seed: 51))
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func run(_ extra: String = "") async throws -> [Record] {
+            let name = UUID().uuidString
+            _ = try await PipelineRunner(pipeline: try pipeline(url: server.xmlURL, collect: name, extra: extra), log: quietLog(),
+                                         workingDirectory: dir.path).run()
+            return Collected.shared.take(name)
+        }
+        let first = try await run()
+        #expect(first.count == 300)
+        let state = try PipelineState(directory: PipelineState.defaultDirectory(pipeline: "incremental-test", workingDirectory: dir.path))
+        let bookmark = try #require(state.bookmark("orders"))
+        let newest = (0..<300).map { server.state.orderHeader($0).modified }.max()!
+        #expect(bookmark.epochSeconds == newest)
+
+        for index in [3, 150, 299] { server.state.changeOrder(index: index) }
+        #expect(ids(try await run(), "OrderID") == [1_000_003, 1_000_150, 1_000_299])
+        // Nothing changed since: nothing to export.
+        #expect(try await run().isEmpty)
+
+        // A run that fails after extracting does not move the bookmark.
+        server.state.changeOrder(index: 7)
+        await #expect(throws: StageError.self) { try await run("{ convert_currency: { to: CHF } }") }
+        #expect(ids(try await run(), "OrderID") == [1_000_007])
+
+        // Reset: the next run starts over.
+        try PipelineState.reset(directory: PipelineState.defaultDirectory(pipeline: "incremental-test", workingDirectory: dir.path), stage: "orders")
+        #expect(try await run().count == 300)
+        await server.stop()
+    }
+
+    @Test func settingsAreValidated() {
+        let outcome = PipelineLoader.load(yaml: """
+            version: 1
+            name: t
+            connections: { s: { type: aurora-xml, url: demo } }
+            extract:
+              a: { connection: s, resource: orders, incremental: { field: Modified, lookback: P1M } }
+              b: { connection: s, resource: orders, interval: P1D, incremental: { field: DateCreated } }
+            load: { l: { input: a, csv: { path: a.csv } }, m: { input: b, csv: { path: b.csv } } }
+            """, file: "i.yml", environment: [:])
+        #expect(outcome.diagnostics.map(\.description) == [
+            "i.yml:5:63: error: 'extract.a.incremental.field' must be one of DateModified, DateCreated, found 'Modified'",
+            "i.yml:5:83: error: 'extract.a.incremental.lookback' must be an ISO 8601 duration of days, hours, minutes or seconds such as PT10S or P1DT2H, found 'P1M'",
+            "i.yml:6:56: error: 'extract.b' may have 'incremental' or 'interval'/'since', not both",
+        ])
+        #expect(Incremental.seconds("PT10S") == 10 && Incremental.seconds("P1DT2H") == 93_600 && Incremental.seconds("PT0S") == 0)
+    }
+}
