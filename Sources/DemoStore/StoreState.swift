@@ -28,6 +28,8 @@ public final class StoreState: Sendable {
         var maxInFlight = 0
         var requests = 0
         var tokensIssued = 0
+        /// Orders marked as sent (Order Update tracking="sent", or a Get with tracking="automatic"), and when.
+        var sent: [Int: Int64] = [:]
         var rateLimited = 0
         var requestTimes: [ContinuousClock.Instant] = []
     }
@@ -99,6 +101,16 @@ public final class StoreState: Sendable {
     public var maxConcurrentRequests: Int { data.withLock { $0.maxInFlight } }
     /// Requests answered (or failed) so far.
     public var requestCount: Int { data.withLock { $0.requests } }
+
+    /// Marks orders as sent now (tracking), or as not sent.
+    public func setSent(_ indices: [Int], _ sent: Bool) {
+        data.withLock { d in
+            for i in indices { d.sent[i] = sent ? d.clock : nil }
+        }
+    }
+
+    /// When each order was marked sent.
+    public var sentOrders: [Int: Int64] { data.withLock { $0.sent } }
 
     func countRateLimited() { data.withLock { $0.rateLimited += 1 } }
     /// Requests answered 429 by the AmeriCommerce API's own rate limit.

@@ -91,7 +91,15 @@ struct XMLAPI: Sendable {
                 }
                 id = method.child("RequestID")?.value ?? "1"
                 switch (controller.name, method.name) {
-                case ("Order", "Get"): results.append((id, .success(try get(.orders, method))))
+                case ("Order", "Get"):
+                    let page = try get(.orders, method)
+                    switch method.attributes["tracking"] {
+                    case nil, "none"?: break
+                    case "automatic"?: state.setSent(page.indices, true)
+                    case let other?: throw APIError(code: 1003, "the tracking attribute of <Get> must be automatic or none, found '\(other)'")
+                    }
+                    results.append((id, .success(page)))
+                case ("Order", "Update"): results.append((id, .success(try update(method))))
                 case ("Product", "Get"): results.append((id, .success(try get(.products, method))))
                 default: throw APIError(code: 1001, "\(controller.name) \(method.name) is not offered by the demo store (it serves Order Get and Product Get)")
                 }
@@ -117,12 +125,31 @@ struct XMLAPI: Sendable {
     }
 
     static let orderElements: Set = ["RequestID", "Interval", "DateStart", "DateEnd", "OrderIDs", "CustomerID", "OrderStatuses",
-                                     "PaymentType", "DetailLevel", "Limit", "Paging"]
+                                     "PaymentType", "DetailLevel", "Limit", "Paging", "Tracking"]
     static let productElements: Set = ["RequestID", "Interval", "DateStart", "DateEnd", "ProductIDs", "ProductReferences",
                                        "DisplayProduct", "DetailLevel", "Limit", "Paging"]
-    static let documentedButUnsupported: Set = ["FraudResult", "SourceCode", "Product", "Address", "ItemCount", "Tracking",
+    static let documentedButUnsupported: Set = ["FraudResult", "SourceCode", "Product", "Address", "ItemCount",
                                                 "OrderLive", "ProductEANs", "VariationReferences", "ProductStyleCodes",
                                                 "CategoryIDs", "AdditionalField", "OrderBy"]
+
+    /// Order Update: the demo store sets tracking only (`<Update tracking="sent"><OrderID>..</OrderID></Update>`).
+    private func update(_ method: XMLNode) throws -> Page {
+        for child in method.children where child.name != "OrderID" && child.name != "RequestID" {
+            throw APIError(code: 1001, "the demo store's Order Update sets tracking only; <\(child.name)> is not supported")
+        }
+        guard let idNode = method.child("OrderID"), let id = Int(idNode.value) else {
+            throw APIError(code: 1003, "Order Update needs an <OrderID>")
+        }
+        let index = id - OrderGenerator.firstOrderID
+        guard (0..<config.orders).contains(index) else { throw APIError(code: 1003, "unknown order \(id)") }
+        switch method.attributes["tracking"] {
+        case "sent"?: state.setSent([index], true)
+        case "none"?: state.setSent([index], false)
+        default: throw APIError(code: 1003, "the demo store's Order Update needs tracking=\"sent\" or \"none\"")
+        }
+        return Page(resource: .orders, token: "", detailLevel: "Updated", indices: [index],
+                    snapshot: Snapshot(resource: .orders, detailLevel: "Updated", indices: IndexList(), orderVersions: [:], productVersions: [:]))
+    }
 
     private func get(_ resource: Resource, _ method: XMLNode) throws -> Page {
         let allowed = resource == .orders ? Self.orderElements : Self.productElements
@@ -179,9 +206,24 @@ struct XMLAPI: Sendable {
         switch resource {
         case .orders:
             let filter = try OrderFilter(method)
+            let tracking = method.child("Tracking")?.value
+            let sent = state.sentOrders
+            let trackingFilters = ["sent", "unsent", "changed", "status_changed", "item_status_changed"]
+            if let tracking, !trackingFilters.contains(tracking) {
+                throw APIError(code: 1003, "<Tracking> must be one of \(trackingFilters.joined(separator: ", ")), found '\(tracking)'")
+            }
+            func tracked(_ h: OrderHeader) -> Bool {
+                switch tracking {
+                case nil: return true
+                case "sent"?: return sent[h.index] != nil
+                case "unsent"?: return sent[h.index] == nil
+                case "changed"?: return sent[h.index].map { h.modified > $0 } ?? false
+                default: return sent[h.index].map { h.version > 0 && h.modified > $0 } ?? false   // status changes are the store's only changes
+                }
+            }
             for i in 0..<config.orders {
                 let h = state.orderHeader(i, versions: orderChanges)
-                if dates.matches(created: h.created, modified: h.modified), filter.matches(h) { indices.append(i) }
+                if dates.matches(created: h.created, modified: h.modified), filter.matches(h), tracked(h) { indices.append(i) }
                 if let cap, indices.count >= cap { break }
             }
         case .products:
@@ -229,6 +271,11 @@ struct XMLAPI: Sendable {
                 x.leaf("Message", error.message)
                 x.close("Error")
                 x.close("Errors")
+            case .success(let page) where page.detailLevel == "Updated":
+                x.leaf("Ack", "OK")
+                x.open("Data")
+                x.leaf("OrderID", OrderGenerator.firstOrderID + page.indices[0])
+                x.close("Data")
             case .success(let page):
                 x.leaf("Ack", "OK")
                 x.open("Paging")

@@ -56,6 +56,43 @@ import Testing
         await server.stop()
     }
 
+    @Test func trackingAcknowledgesExactlyTheExportedOrdersAfterCommit() async throws {
+        let server = try await DemoStoreServer.start(DemoStoreConfig(orders: 260, products: 10, seed: 52))
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func run(_ filter: String, fail: Bool = false) async throws -> [Record] {
+            let name = UUID().uuidString
+            let yaml = """
+                version: 1
+                name: tracking-test
+                connections: { store: { type: aurora-xml, url: "\(server.xmlURL)", token: t } }
+                extract:
+                  orders: { connection: store, resource: orders, page_size: 40, tracking: { filter: \(filter), acknowledge: true } }
+                transform:
+                  checked: { input: orders, steps: [ \(fail ? "{ convert_currency: { to: CHF } }" : "{ drop: [Nothing] }") ] }
+                load:
+                  sink: { input: checked, collect: { name: "\(name)" } }
+                """
+            let outcome = PipelineLoader.load(yaml: yaml, file: "t.yml", environment: [:], registry: connectorRegistry)
+            let pipeline = try #require(outcome.pipeline, "\(outcome.diagnostics)")
+            _ = try await PipelineRunner(pipeline: pipeline, log: quietLog(), workingDirectory: dir.path).run()
+            return Collected.shared.take(name)
+        }
+        // A run that fails before committing marks nothing as sent.
+        await #expect(throws: StageError.self) { try await run("unsent", fail: true) }
+        #expect(server.state.sentOrders.isEmpty)
+
+        #expect(try await run("unsent").count == 260)
+        #expect(server.state.sentOrders.count == 260)
+        #expect(try await run("unsent").isEmpty)
+
+        for index in [10, 20] { server.state.changeOrder(index: index) }
+        #expect(ids(try await run("changed"), "OrderID") == [1_000_010, 1_000_020])
+        // Acknowledged again, so nothing has changed since it was sent.
+        #expect(try await run("changed").isEmpty)
+        await server.stop()
+    }
+
     @Test func settingsAreValidated() {
         let outcome = PipelineLoader.load(yaml: """
             version: 1

@@ -76,6 +76,9 @@ struct AuroraXMLGetRequest: Sendable {
     var dateField: String?
     /// Filter elements, already as XML.
     var filterXML: String
+    /// Orders: the Tracking filter (unsent, changed, ...), and whether to mark exported orders as sent.
+    var tracking: String? = nil
+    var acknowledge = false
 
     static func parse(_ config: ConfigMap) -> AuroraXMLGetRequest? {
         let resource = config.choice("resource", ["orders", "products"], required: true).flatMap(AuroraXMLRecordReader.Resource.init)
@@ -102,9 +105,18 @@ struct AuroraXMLGetRequest: Sendable {
             filterXML = resource == .orders ? orderFilters(filters) : productFilters(filters)
             filters.finish()
         }
+        var tracking: String? = nil
+        var acknowledge = false
+        if let t = config.map("tracking") {
+            tracking = t.choice("filter", ["sent", "unsent", "changed", "status_changed", "item_status_changed"])
+            acknowledge = t.bool("acknowledge") ?? false
+            t.finish()
+            if resource == .products { config.context.diagnostics.error("'\(config.path).tracking' applies to orders only", at: t.location) }
+        }
         guard let resource, let detailLevel else { return nil }
         return AuroraXMLGetRequest(resource: resource, detailLevel: detailLevel, pageSize: pageSize, language: language,
-                                   interval: interval, since: since, until: until, dateField: dateField, filterXML: filterXML)
+                                   interval: interval, since: since, until: until, dateField: dateField, filterXML: filterXML,
+                                   tracking: tracking, acknowledge: acknowledge)
     }
 
     static func isDuration(_ text: String) -> Bool {
@@ -164,6 +176,7 @@ struct AuroraXMLGetRequest: Sendable {
         if let since { get += "<DateStart\(dateAttr)>\(since)</DateStart>" }
         if let until { get += "<DateEnd\(dateAttr)>\(until)</DateEnd>" }
         get += filterXML
+        if let tracking { get += "<Tracking>\(tracking)</Tracking>" }
         get += "<DetailLevel>\(detailLevel)</DetailLevel>"
         get += "<Paging>" + (pagingToken.map { "<Token>\(Self.escape($0))</Token>" } ?? "") + "<Limit>\(pageSize)</Limit><Page>\(page)</Page></Paging>"
         let controller = resource == .orders ? "Order" : "Product"
@@ -224,5 +237,70 @@ public struct Incremental: Sendable {
             }
         }
         return any && number.isEmpty ? total : nil
+    }
+}
+
+/// Marks exported orders as sent with Order Update `tracking="sent"`, a batch of requests per
+/// envelope. Run only after every output of the run is committed, so a failed run leaves the
+/// orders unsent and the next run exports them again.
+struct TrackingAcknowledger: Sendable {
+    var endpoint: String
+    var connection: AuroraXMLConnection
+    static let batch = 100
+
+    func acknowledge(_ orderIDs: [Int64]) async throws {
+        guard !orderIDs.isEmpty else { return }
+        let client = HTTPConnectionSettings.client(timeout: connection.timeout)
+        defer { Task { try? await client.shutdown() } }
+        let exchange = HTTPExchange(client: client, timeout: connection.timeout)
+        let policy = RetryPolicy(retries: connection.retries)
+        for start in stride(from: 0, to: orderIDs.count, by: Self.batch) {
+            let ids = orderIDs[start..<min(orderIDs.count, start + Self.batch)]
+            var body = "<?xml version=\"1.0\" encoding=\"utf-8\"?><AuroraRequestEnvelope><Header><AuthToken>\(AuroraXMLGetRequest.escape(connection.token))</AuthToken></Header><Requests>"
+            for (n, id) in ids.enumerated() {
+                body += "<Request><Order><Update tracking=\"sent\"><RequestID>\(n + 1)</RequestID><OrderID>\(id)</OrderID></Update></Order></Request>"
+            }
+            body += "</Requests></AuroraRequestEnvelope>"
+            let bytes = Array(body.utf8)
+            let what = "orders \(ids.first!)...\(ids.last!)"
+            try await policy.run(what) {
+                let answer = try await exchange.send(.POST, endpoint, headers: [("Content-Type", "application/xml; charset=utf-8")], body: bytes, limiter: nil)
+                guard answer.status == 200 else { throw HTTPExchange.statusError(answer, "HTTP \(answer.status) from \(endpoint)") }
+                try Self.check(answer.body, expected: ids.count)
+            }
+        }
+        try await client.shutdown()
+    }
+
+    /// Every Response must say OK; the first error's message otherwise.
+    static func check(_ body: [UInt8], expected: Int) throws {
+        var parser = XMLPullParser()
+        parser.feed(body)
+        parser.finish()
+        var path: [String] = []
+        var text = ""
+        var oks = 0
+        var message: String? = nil
+        do {
+            while let event = try parser.next() {
+                switch event.kind {
+                case .start(let name, _, _): path.append(name); text = ""
+                case .text(let t, _): text += t
+                case .end(let name):
+                    let value = text.trimmingXMLSpace()
+                    if name == "Ack", path.count >= 2, path[path.count - 2] == "Response" {
+                        if value == "OK" { oks += 1 }
+                    }
+                    if name == "Message", message == nil, path.contains("Errors") { message = value }
+                    path.removeLast()
+                    text = ""
+                }
+            }
+        } catch {
+            throw FetchError.transient("malformed answer to Order Update: \(error)")
+        }
+        guard oks == expected else {
+            throw FetchError.permanent("Order Update answered \(oks) of \(expected) OK\(message.map { ": \($0)" } ?? "")")
+        }
     }
 }

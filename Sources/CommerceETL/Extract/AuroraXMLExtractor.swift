@@ -34,11 +34,19 @@ struct AuroraXMLExtractor: Extractor {
             }
             tracker = HighWaterMark(field: incremental.field)
         }
-        let filtered = IncrementalEmitter(output: output, field: incremental?.field, after: after, tracker: tracker)
+        let exported = request.acknowledge ? ExportedOrders() : nil
+        let filtered = IncrementalEmitter(output: output, field: incremental?.field, after: after, tracker: tracker, exported: exported)
         do {
             try await Self(connection: connection, request: request, stage: stage, incremental: incremental)
                 .fetchAll(endpoint: endpoint, client: client, output: filtered, log: context.logger)
             if let mark = tracker?.value { context.state?.propose(stage, mark) }
+            if let exported {
+                let acknowledger = TrackingAcknowledger(endpoint: endpoint, connection: connection)
+                let ids = exported.ids
+                context.afterCommit.add("acknowledging \(ids.count) exported order(s) of stage '\(stage)' as sent (they stay unsent and come again next run)") {
+                    try await acknowledger.acknowledge(ids)
+                }
+            }
             try await client.shutdown()
         } catch {
             try? await client.shutdown()
@@ -160,14 +168,23 @@ struct IncrementalEmitter {
     let field: String?
     let after: Timestamp?
     let tracker: HighWaterMark?
+    var exported: ExportedOrders? = nil
 
     func emit(_ record: Record) async throws {
         if let field, let after {
             guard case .dateTime(let t)? = record[field], t > after else { return }
         }
         tracker?.see(record)
+        if let exported, case .integer(let id)? = record["OrderID"] { exported.add(id) }
         try await output.emit(record)
     }
 
     func countPage() { output.countPage() }
+}
+
+/// The OrderIDs a run exported, to acknowledge once it has committed.
+final class ExportedOrders: @unchecked Sendable {
+    // Only touched by the extract's own task.
+    private(set) var ids: [Int64] = []
+    func add(_ id: Int64) { ids.append(id) }
 }

@@ -117,6 +117,8 @@ public struct RunContext: Sendable {
     public var quarantine = QuarantineFiles()
     /// Bookmarks of incremental extracts.
     public var state: PipelineState? = nil
+    /// Work to do once every output is committed (acknowledging exported orders as sent).
+    public var afterCommit = AfterCommitActions()
 
     public init(runID: String, pipelineName: String, workingDirectory: String, logger: RunLog,
                 outputBase: String? = nil, started: Date = Date(), embeddedStores: EmbeddedStores = EmbeddedStores(launcher: nil)) {
@@ -183,3 +185,21 @@ public struct StageRegistry: Sendable {
         return r
     }()
 }
+
+/// Actions a stage asks for once the whole run has committed, in the order they were added.
+public final class AfterCommitActions: Sendable {
+    public typealias Action = @Sendable () async throws -> Void
+    private let actions = Mutex<[(String, Action)]>([])
+
+    public init() {}
+
+    public func add(_ what: String, _ action: @escaping Action) { actions.withLock { $0.append((what, action)) } }
+
+    func run() async throws {
+        for (what, action) in actions.withLock({ $0 }) {
+            do { try await action() } catch { throw ETLError("\(what): \(describe(error))") }
+        }
+    }
+}
+
+import Synchronization

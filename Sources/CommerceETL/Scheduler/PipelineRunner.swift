@@ -185,6 +185,11 @@ public struct PipelineRunner: Sendable {
         } catch {
             throw ETLError("the outputs were published, but the pipeline state could not be saved (the next run will export these records again): \(describe(error))")
         }
+        do {
+            try await context.afterCommit.run()
+        } catch {
+            throw ETLError("the outputs were published, but \(describe(error))")
+        }
         return report
     }
 
