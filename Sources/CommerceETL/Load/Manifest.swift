@@ -1,6 +1,7 @@
 // The run manifest: a JSON record of what one successful run read and wrote, for the people
 // and jobs downstream. Written after the outputs are published, atomically, to the pipeline's
-// `manifest:` path or beside the first output as `PIPELINE.manifest.json`:
+// `manifest:` path or beside the first output as `PIPELINE.manifest.json` (a run that wrote
+// no file and names no manifest path writes none):
 //
 //   {"pipeline": "orders-export", "run_id": "...", "started_at": "...", "finished_at": "...",
 //    "extracts": [{"stage": "orders", "records": 5000, "pages": 26}],
@@ -15,8 +16,10 @@ import Crypto
 import Foundation
 
 enum Manifest {
-    static func write(pipeline: Pipeline, report: RunReport, run: RunContext, startedAt: Date, finishedAt: Date) throws -> String {
+    /// Writes the manifest; nil when the run wrote no file and no manifest path is configured.
+    static func write(pipeline: Pipeline, report: RunReport, run: RunContext, startedAt: Date, finishedAt: Date) throws -> String? {
         let firstOutput = report.stages.flatMap(\.files).first
+        if firstOutput == nil, pipeline.manifest == nil { return nil }
         let path: String
         if let configured = pipeline.manifest {
             path = try OutputPath.final(configured, run: run)
