@@ -93,6 +93,32 @@ import Testing
         await server.stop()
     }
 
+    @Test func ameriCommerceIncrementalOnUpdatedAt() async throws {
+        let server = try await DemoStoreServer.start(DemoStoreConfig(orders: 10, products: 140, seed: 53))
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func run() async throws -> [Record] {
+            let name = UUID().uuidString
+            let yaml = """
+                version: 1
+                name: ac-incremental
+                connections: { store: { type: americommerce, url: "\(server.americommerceURL)", token: t } }
+                extract:
+                  products: { connection: store, resource: products, count: 30, incremental: { field: updated_at, lookback: PT0S } }
+                load:
+                  sink: { input: products, collect: { name: "\(name)" } }
+                """
+            let pipeline = try #require(PipelineLoader.load(yaml: yaml, file: "t.yml", environment: [:], registry: connectorRegistry).pipeline)
+            _ = try await PipelineRunner(pipeline: pipeline, log: quietLog(), workingDirectory: dir.path).run()
+            return Collected.shared.take(name)
+        }
+        #expect(try await run().count == 140)
+        for index in [5, 77] { server.state.changeProduct(index: index) }
+        #expect(ids(try await run(), "id") == [6, 78])
+        #expect(try await run().isEmpty)
+        await server.stop()
+    }
+
     @Test func settingsAreValidated() {
         let outcome = PipelineLoader.load(yaml: """
             version: 1

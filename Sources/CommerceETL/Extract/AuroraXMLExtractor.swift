@@ -158,7 +158,16 @@ final class HighWaterMark: @unchecked Sendable {
     init(field: String) { self.field = field }
 
     func see(_ record: Record) {
-        if case .dateTime(let t)? = record[field], value.map({ t > $0 }) ?? true { value = t }
+        if let t = Self.instant(record[field]), value.map({ t > $0 }) ?? true { value = t }
+    }
+
+    /// A date-time field, typed (XML) or as ISO 8601 text (JSON APIs).
+    static func instant(_ value: Value?) -> Timestamp? {
+        switch value {
+        case .dateTime(let t)?: return t
+        case .string(let s)?: if case .dateTime(let t)? = DateParser.parse(s) { return t } else { return nil }
+        default: return nil
+        }
     }
 }
 
@@ -172,7 +181,7 @@ struct IncrementalEmitter {
 
     func emit(_ record: Record) async throws {
         if let field, let after {
-            guard case .dateTime(let t)? = record[field], t > after else { return }
+            guard let t = HighWaterMark.instant(record[field]), t > after else { return }
         }
         tracker?.see(record)
         if let exported, case .integer(let id)? = record["OrderID"] { exported.add(id) }
