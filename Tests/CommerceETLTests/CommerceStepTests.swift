@@ -7,24 +7,7 @@ import Testing
 
 private func money(_ text: String) -> Value { .decimal(ExactDecimal(parsing: text)!) }
 
-/// Parses one step from YAML as a pipeline's `steps:` entry would give it, prepared for a run.
-private func commerceStep(_ yaml: String, workingDirectory: String = Fixtures.packageRoot.path) throws -> any TransformStep {
-    let pipeline = try loadPipeline("""
-        version: 1
-        name: t
-        connections: { r: { type: files, dialect: aurora-xml, paths: [x.xml] } }
-        extract: { o: { connection: r, resource: orders } }
-        transform:
-          s:
-            input: o
-            steps:
-              - \(yaml)
-        load: { l: { input: s, csv: { path: x.csv } } }
-        """)
-    guard case .transform(let steps, _)? = pipeline.stage("s")?.role, let first = steps.first else { throw ETLError("no step") }
-    let run = RunContext(runID: "t", pipelineName: "t", workingDirectory: workingDirectory, logger: quietLog())
-    return try first.step.prepared(for: run)
-}
+private func commerceStep(_ yaml: String) throws -> any TransformStep { try parseStep(yaml) }
 
 private func order(charged: String = "GBP", currency: String, rate: String?, total: String) -> Record {
     var r: Record = ["OrderID": .integer(1), "ChargedCurrency": .string(charged), "Currency": .string(currency)]

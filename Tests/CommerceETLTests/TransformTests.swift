@@ -1,25 +1,7 @@
 import Testing
 @testable import CommerceETL
 
-/// Parses one step from YAML, as a pipeline's `steps:` entry would give it.
-private func step(_ yaml: String) throws -> any TransformStep {
-    let pipeline = try loadPipeline("""
-        version: 1
-        name: t
-        connections: { r: { type: files, dialect: aurora-xml, paths: [x.xml] } }
-        extract: { o: { connection: r, resource: orders } }
-        transform:
-          s:
-            input: o
-            steps:
-              - \(yaml)
-        load: { l: { input: s, csv: { path: x.csv } } }
-        """)
-    guard case .transform(let steps, _)? = pipeline.stage("s")?.role, let first = steps.first else {
-        throw ETLError("no step")
-    }
-    return first.step
-}
+private func step(_ yaml: String) throws -> any TransformStep { try parseStep(yaml) }
 
 private let order: Record = [
     "OrderID": .integer(7),

@@ -15,6 +15,20 @@ public enum AtomicFile {
         path.hasPrefix("/") ? path : URL(fileURLWithPath: workingDirectory).appendingPathComponent(path).standardized.path
     }
 
+    /// Writes a small file whole: a temporary file beside it, synced, then renamed over it.
+    public static func write(_ bytes: [UInt8], to path: String, temporary: String) throws {
+        let file = try OutputFile(creating: temporary)
+        do {
+            try file.write(bytes)
+            try file.close()
+            try publish(temporary: temporary, final: path)
+        } catch {
+            file.discard()
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
     public static func publish(temporary: String, final: String) throws {
         guard rename(temporary, final) == 0 else {
             throw ETLError("cannot rename \(temporary) to \(final): \(String(cString: strerror(errno)))")

@@ -61,17 +61,7 @@ enum Manifest {
         JSONWriter.write(manifest, into: &bytes)
         bytes.append(10)
         try run.directories.prepare(for: path)
-        let temporary = AtomicFile.temporaryPath(for: path, runID: run.runID)
-        let file = try OutputFile(creating: temporary)
-        do {
-            try file.write(bytes)
-            try file.close()
-            try AtomicFile.publish(temporary: temporary, final: path)
-        } catch {
-            file.discard()
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
-        }
+        try AtomicFile.write(bytes, to: path, temporary: AtomicFile.temporaryPath(for: path, runID: run.runID))
         return path
     }
 

@@ -66,17 +66,7 @@ public final class PipelineState: Sendable {
         JSONWriter.write(.object(["version": .integer(1), "stages": .object(stages)]), into: &bytes)
         bytes.append(10)
         let path = URL(fileURLWithPath: directory).appendingPathComponent("state.json").path
-        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
-        let file = try OutputFile(creating: temporary)
-        do {
-            try file.write(bytes)
-            try file.close()
-            try AtomicFile.publish(temporary: temporary, final: path)
-        } catch {
-            file.discard()
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
-        }
+        try AtomicFile.write(bytes, to: path, temporary: path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)")
     }
 
     /// Forgets one stage's bookmark, or all of them.

@@ -138,3 +138,23 @@ func runCLI(_ arguments: [String], in directory: URL, environment: [String: Stri
     return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                      stderr: String(decoding: errData, as: UTF8.self))
 }
+
+/// Parses one step from YAML, as a pipeline's `steps:` entry would give it, prepared for a run in
+/// the package root (so `samples/...` paths resolve).
+func parseStep(_ yaml: String) throws -> any TransformStep {
+    let pipeline = try loadPipeline("""
+        version: 1
+        name: t
+        connections: { r: { type: files, dialect: aurora-xml, paths: [x.xml] } }
+        extract: { o: { connection: r, resource: orders } }
+        transform:
+          s:
+            input: o
+            steps:
+              - \(yaml)
+        load: { l: { input: s, csv: { path: x.csv } } }
+        """)
+    guard case .transform(let steps, _)? = pipeline.stage("s")?.role, let first = steps.first else { throw ETLError("no step") }
+    let run = RunContext(runID: "t", pipelineName: "t", workingDirectory: Fixtures.packageRoot.path, logger: quietLog())
+    return try first.step.prepared(for: run)
+}
