@@ -77,31 +77,18 @@ struct AmeriCommerceExtractor: Extractor {
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         var base = connection.url
         if EmbeddedStores.isDemo(base) { base = try await context.embeddedStores.store(for: base).americommerceURL }
-        let client = HTTPConnectionSettings.client(timeout: connection.timeout)
         var extract = self
-        var after: Timestamp? = nil
-        var tracker: HighWaterMark? = nil
-        if let incremental {
-            if let bookmark = context.state?.bookmark(stage) {
-                let from = Timestamp(epochSeconds: bookmark.epochSeconds - incremental.lookbackSeconds)
-                after = from
-                // A day early on the server (its text comparison ignores offsets); the exact cut is made here.
-                let day = String(Timestamp(epochSeconds: from.epochSeconds - 86_400).description.prefix(10))
-                extract.query.append((incremental.field, "gte:\(day)"))
-            } else if let start = incremental.start {
-                extract.query.append((incremental.field, "gte:\(start)"))
-            }
-            tracker = HighWaterMark(field: incremental.field)
+        let cut = incremental.map { IncrementalCut($0, bookmark: context.state?.bookmark(stage)) }
+        if let incremental, let cut {
+            // A day early on the server (its text comparison ignores offsets); the exact cut is made here.
+            let day = cut.after.map { String(Timestamp(epochSeconds: $0.epochSeconds - 86_400).description.prefix(10)) } ?? cut.serverSince
+            if let day { extract.query.append((incremental.field, "gte:\(day)")) }
         }
-        let filtered = IncrementalEmitter(output: output, field: incremental?.field, after: after, tracker: tracker)
-        do {
+        let filtered = IncrementalEmitter(output: output, field: incremental?.field, after: cut?.after, tracker: cut?.tracker)
+        try await HTTPConnectionSettings.withClient(timeout: connection.timeout) { client in
             try await extract.fetchAll(base: base, client: client, output: filtered, log: context.logger)
-            if let mark = tracker?.value { context.state?.propose(stage, mark) }
-            try await client.shutdown()
-        } catch {
-            try? await client.shutdown()
-            throw error
         }
+        if let mark = cut?.tracker.value { context.state?.propose(stage, mark) }
     }
 
     private func fetchAll(base: String, client: HTTPClient, output: IncrementalEmitter, log: RunLog) async throws {

@@ -96,6 +96,19 @@ enum HTTPConnectionSettings {
         let t = TimeAmount.seconds(Int64(timeout))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: t, read: t)))
     }
+
+    /// Runs `body` with a client of its own, shut down afterwards whether or not `body` throws.
+    static func withClient<T>(timeout: Int, _ body: (HTTPClient) async throws -> T) async throws -> T {
+        let client = client(timeout: timeout)
+        do {
+            let result = try await body(client)
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
 }
 
 /// Holds the current access token; one refresh at a time however many pages want one.
@@ -158,13 +171,8 @@ struct AuroraRESTExtractor: Extractor {
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         var base = connection.url
         if EmbeddedStores.isDemo(base) { base = try await context.embeddedStores.store(for: base).auroraRESTURL }
-        let client = HTTPConnectionSettings.client(timeout: connection.timeout)
-        do {
+        try await HTTPConnectionSettings.withClient(timeout: connection.timeout) { client in
             try await fetchAll(base: base, client: client, output: output, log: context.logger)
-            try await client.shutdown()
-        } catch {
-            try? await client.shutdown()
-            throw error
         }
     }
 

@@ -250,8 +250,12 @@ struct TrackingAcknowledger: Sendable {
 
     func acknowledge(_ orderIDs: [Int64]) async throws {
         guard !orderIDs.isEmpty else { return }
-        let client = HTTPConnectionSettings.client(timeout: connection.timeout)
-        defer { Task { try? await client.shutdown() } }
+        try await HTTPConnectionSettings.withClient(timeout: connection.timeout) { client in
+            try await send(orderIDs, client: client)
+        }
+    }
+
+    private func send(_ orderIDs: [Int64], client: HTTPClient) async throws {
         let exchange = HTTPExchange(client: client, timeout: connection.timeout)
         let policy = RetryPolicy(retries: connection.retries)
         for start in stride(from: 0, to: orderIDs.count, by: Self.batch) {
@@ -269,7 +273,6 @@ struct TrackingAcknowledger: Sendable {
                 try Self.check(answer.body, expected: ids.count)
             }
         }
-        try await client.shutdown()
     }
 
     /// Every Response must say OK; the first error's message otherwise.

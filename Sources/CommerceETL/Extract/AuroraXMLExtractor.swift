@@ -15,42 +15,26 @@ struct AuroraXMLExtractor: Extractor {
         if EmbeddedStores.isDemo(endpoint) {
             endpoint = try await context.embeddedStores.store(for: endpoint).auroraXMLURL
         }
-        let timeout = TimeAmount.seconds(Int64(connection.timeout))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton,
-                                configuration: .init(timeout: .init(connect: timeout, read: timeout)))
         var request = self.request
-        var after: Timestamp? = nil
-        var tracker: HighWaterMark? = nil
+        let cut = incremental.map { IncrementalCut($0, bookmark: context.state?.bookmark(stage)) }
         if let incremental {
-            let field = incremental.field == "DateCreated" ? "created" : "modified"
-            request.dateField = field
-            if let bookmark = context.state?.bookmark(stage) {
-                // The API filters by whole days; the exact cut is made here, on the records.
-                let from = Timestamp(epochSeconds: bookmark.epochSeconds - incremental.lookbackSeconds)
-                after = from
-                request.since = String(from.description.prefix(10))
-            } else if let start = incremental.start {
-                request.since = start.description
-            }
-            tracker = HighWaterMark(field: incremental.field)
+            request.dateField = incremental.field == "DateCreated" ? "created" : "modified"
+            // The API filters by whole days; the exact cut is made on the records.
+            if let since = cut?.serverSince { request.since = since }
         }
         let exported = request.acknowledge ? ExportedOrders() : nil
-        let filtered = IncrementalEmitter(output: output, field: incremental?.field, after: after, tracker: tracker, exported: exported)
-        do {
-            try await Self(connection: connection, request: request, stage: stage, incremental: incremental)
-                .fetchAll(endpoint: endpoint, client: client, output: filtered, log: context.logger)
-            if let mark = tracker?.value { context.state?.propose(stage, mark) }
-            if let exported {
-                let acknowledger = TrackingAcknowledger(endpoint: endpoint, connection: connection)
-                let ids = exported.ids
-                context.afterCommit.add("acknowledging \(ids.count) exported order(s) of stage '\(stage)' as sent (they stay unsent and come again next run)") {
-                    try await acknowledger.acknowledge(ids)
-                }
+        let filtered = IncrementalEmitter(output: output, field: incremental?.field, after: cut?.after, tracker: cut?.tracker, exported: exported)
+        let extract = Self(connection: connection, request: request, stage: stage, incremental: incremental)
+        try await HTTPConnectionSettings.withClient(timeout: connection.timeout) { client in
+            try await extract.fetchAll(endpoint: endpoint, client: client, output: filtered, log: context.logger)
+        }
+        if let mark = cut?.tracker.value { context.state?.propose(stage, mark) }
+        if let exported {
+            let acknowledger = TrackingAcknowledger(endpoint: endpoint, connection: connection)
+            let ids = exported.ids
+            context.afterCommit.add("acknowledging \(ids.count) exported order(s) of stage '\(stage)' as sent (they stay unsent and come again next run)") {
+                try await acknowledger.acknowledge(ids)
             }
-            try await client.shutdown()
-        } catch {
-            try? await client.shutdown()
-            throw error
         }
     }
 
@@ -147,6 +131,28 @@ private struct PageFetcher: Sendable {
 
     static func describe(_ error: any Error) -> String {
         String(describing: error).replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+/// Where an incremental extract starts this run: after the bookmark less the lookback (exact,
+/// applied to the records), the day to ask the API for, and the newest value seen so far.
+struct IncrementalCut {
+    /// Records must be later than this; nil on a first run.
+    let after: Timestamp?
+    /// YYYY-MM-DD for the API's day-level filter; nil to ask for everything.
+    let serverSince: String?
+    let tracker: HighWaterMark
+
+    init(_ incremental: Incremental, bookmark: Timestamp?) {
+        if let bookmark {
+            let from = Timestamp(epochSeconds: bookmark.epochSeconds - incremental.lookbackSeconds)
+            after = from
+            serverSince = String(from.description.prefix(10))
+        } else {
+            after = nil
+            serverSince = incremental.start?.description
+        }
+        tracker = HighWaterMark(field: incremental.field)
     }
 }
 
