@@ -48,9 +48,6 @@ struct BenchCommand: AsyncParsableCommand {
 
     private func endToEnd(latency: Duration) async throws {
         let server = try await DemoStoreServer.start(DemoStoreConfig(orders: orders, products: 1000, seed: 7, latency: latency))
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-etl-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
         let yaml = """
             version: 1
             name: bench
@@ -61,13 +58,7 @@ struct BenchCommand: AsyncParsableCommand {
             load:
               archive: { input: orders, ndjson_gz: { path: orders.ndjson.gz, level: 1 } }
             """
-        let outcome = PipelineLoader.load(yaml: yaml, file: "bench.yml", environment: [:])
-        guard let pipeline = outcome.pipeline else { throw ETLError("bench pipeline invalid: \(outcome.diagnostics)") }
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let started = ContinuousClock.now
-        let report = try await PipelineRunner(pipeline: pipeline, log: RunLog(logger: logger), workingDirectory: dir.path).run()
-        let seconds = (ContinuousClock.now - started).doubleSeconds
+        let (report, seconds) = try await timedRun(yaml)
         await server.stop()
         let count = report.stages.first { $0.id == "orders" }?.recordsOut ?? 0
         let pages = (count + pageSize - 1) / pageSize + 1   // and the empty page that ends it
@@ -80,12 +71,23 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
-    /// Products from the demo store's AmeriCommerce API (variants expanded) into SQLite.
-    private func jsonEndToEnd(latency: Duration) async throws {
-        let server = try await DemoStoreServer.start(DemoStoreConfig(orders: 100, products: jsonProducts, seed: 7, latency: latency))
+    /// Runs a pipeline in a scratch directory; returns its report and the seconds it took.
+    private func timedRun(_ yaml: String) async throws -> (RunReport, Double) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-etl-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = PipelineLoader.load(yaml: yaml, file: "bench.yml", environment: [:])
+        guard let pipeline = outcome.pipeline else { throw ETLError("bench pipeline invalid: \(outcome.diagnostics)") }
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let started = ContinuousClock.now
+        let report = try await PipelineRunner(pipeline: pipeline, log: RunLog(logger: logger), workingDirectory: dir.path).run()
+        return (report, (ContinuousClock.now - started).doubleSeconds)
+    }
+
+    /// Products from the demo store's AmeriCommerce API (variants expanded) into SQLite.
+    private func jsonEndToEnd(latency: Duration) async throws {
+        let server = try await DemoStoreServer.start(DemoStoreConfig(orders: 100, products: jsonProducts, seed: 7, latency: latency))
         let count = 100
         let yaml = """
             version: 1
@@ -97,13 +99,7 @@ struct BenchCommand: AsyncParsableCommand {
             load:
               db: { input: products, sqlite: { path: products.sqlite, table: products } }
             """
-        let outcome = PipelineLoader.load(yaml: yaml, file: "bench.yml", environment: [:])
-        guard let pipeline = outcome.pipeline else { throw ETLError("bench pipeline invalid: \(outcome.diagnostics)") }
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let started = ContinuousClock.now
-        let report = try await PipelineRunner(pipeline: pipeline, log: RunLog(logger: logger), workingDirectory: dir.path).run()
-        let seconds = (ContinuousClock.now - started).doubleSeconds
+        let (report, seconds) = try await timedRun(yaml)
         await server.stop()
         let products = report.stages.first { $0.id == "products" }?.recordsOut ?? 0
         let pages = (products + count - 1) / count
