@@ -148,7 +148,7 @@ struct BenchCommand: AsyncParsableCommand {
             where loads.split(separator: ",").contains(where: { name.hasPrefix($0) }) {
             let run = RunContext(runID: UUID().uuidString, pipelineName: "bench", workingDirectory: dir.path, logger: RunLog(logger: logger))
             let started = ContinuousClock.now
-            let writer = try load.makeWriter(run)
+            let writer = try load.makeWriter(run, resume: nil)
             var written = 0
             for b in 0..<batches {
                 let count = min(500, loadRows - written)

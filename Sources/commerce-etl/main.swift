@@ -44,11 +44,16 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Where the pipeline keeps its state (default .commerce-etl/state/<pipeline>).")
     var stateDir: String?
 
+    @Flag(help: "Continue the interrupted run (a run does so anyway when one is found; this adds a note when there is none).")
+    var resume = false
+
     func run() async throws {
         guard let pipeline = loadPipeline(pipeline) else { throw ExitCode(ExitStatus.invalid) }
+        let file = self.pipeline
         var logger = Logger(label: "commerce-etl")
-        logger.logLevel = verbose ? .info : .warning
-        let runner = PipelineRunner(pipeline: pipeline, log: RunLog(logger: logger), storeLauncher: DemoStoreLauncher(), stateDirectory: stateDir)
+        logger.logLevel = verbose ? .info : .notice
+        let runner = PipelineRunner(pipeline: pipeline, log: RunLog(logger: logger), storeLauncher: DemoStoreLauncher(),
+                                    stateDirectory: stateDir, resume: resume)
 
         // Ctrl-C cancels the run (which removes its temporary files) instead of killing the process.
         signal(SIGINT, SIG_IGN)
@@ -64,6 +69,11 @@ struct Run: AsyncParsableCommand {
         } catch is CancellationError {
             printError("interrupted: no output was changed")
             throw ExitCode(ExitStatus.interrupted)
+        } catch let stopped as RunStopped {
+            let interrupted = stopped.underlying is CancellationError
+            printError(interrupted ? "interrupted" : "error: \(stopped)")
+            printError("the run stopped; its \(stopped.saved) are kept: run the same command again to continue it, or discard it with 'commerce-etl state reset \(file)'")
+            throw ExitCode(interrupted ? ExitStatus.interrupted : ExitStatus.failed)
         } catch {
             printError("error: \(error)")
             printError("the run failed; no output was changed")
@@ -123,6 +133,9 @@ struct StateCommand: ParsableCommand {
                 print("state of \(p.name) in \(dir)")
                 if state.bookmarks.isEmpty { print("  no bookmarks: the next run exports everything (or from each extract's start)") }
                 for (stage, mark) in state.bookmarks.sorted(by: { $0.key < $1.key }) { print("  \(stage): after \(mark)") }
+                if let checkpoint = try SavedCheckpoint.load(directory: dir) {
+                    print("  \(checkpoint.summary); the next run continues it")
+                }
             } catch {
                 printError("error: \(error)")
                 throw ExitCode(ExitStatus.failed)
@@ -131,7 +144,7 @@ struct StateCommand: ParsableCommand {
     }
 
     struct Reset: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Forget the bookmarks, so the next run starts over.")
+        static let configuration = CommandConfiguration(abstract: "Forget the bookmarks (and discard an interrupted run), so the next run starts over.")
         @Argument(help: "The pipeline file (YAML).") var pipeline: String
         @Option(help: "Only this extract stage.") var stage: String?
         @Option(help: "The state directory (default .commerce-etl/state/<pipeline>).") var stateDir: String?
@@ -144,6 +157,12 @@ struct StateCommand: ParsableCommand {
             }
             let dir = stateDir ?? PipelineState.defaultDirectory(pipeline: p.name, workingDirectory: FileManager.default.currentDirectoryPath)
             do {
+                var logger = Logger(label: "commerce-etl")
+                logger.logLevel = .warning
+                let runner = PipelineRunner(pipeline: p, log: RunLog(logger: logger), stateDirectory: dir)
+                if let discarded = try runner.discardInterruptedRun() {
+                    print("discarded the \(discarded), and what it had written")
+                }
                 try PipelineState.reset(directory: dir, stage: stage)
                 print(stage.map { "reset the bookmark of \($0)" } ?? "reset every bookmark of \(p.name)")
             } catch {

@@ -22,7 +22,7 @@ struct CollectLoad: LoadFormat {
         guard let c = value.map(), let name = c.string("name", required: true) else { return nil }
         return CollectLoad(name: name)
     }
-    func makeWriter(_ run: RunContext) throws -> any LoadWriter { CollectWriter(name: name) }
+    func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter { CollectWriter(name: name) }
 }
 
 final class CollectWriter: LoadWriter {
@@ -35,6 +35,10 @@ final class CollectWriter: LoadWriter {
     }
     func finish() throws -> LoadResult { LoadResult(staged: [], rows: rows, bytes: 0) }
     func abort() {}
+    // Memory only: nothing to make durable or to continue.
+    func checkpoint(final: Bool) throws -> Value { .null }
+    func restart() throws {}
+    func suspend() {}
 }
 
 let connectorRegistry: StageRegistry = {
@@ -58,7 +62,7 @@ func extract(url: String, token: String = "test-token", connection extra: String
         """
     let outcome = PipelineLoader.load(yaml: yaml, file: "t.yml", environment: [:], registry: connectorRegistry)
     guard let pipeline = outcome.pipeline else { throw ETLError(outcome.diagnostics.map(\.description).joined(separator: "\n")) }
-    _ = try await PipelineRunner(pipeline: pipeline, log: quietLog(), storeLauncher: DemoStoreLauncher()).run()
+    _ = try await PipelineRunner(pipeline: pipeline, log: quietLog(), storeLauncher: DemoStoreLauncher(), stateDirectory: Fixtures.scratchState()).run()
     return Collected.shared.take(name)
 }
 

@@ -22,7 +22,7 @@ func extractJSON(type: String, url: String, connection extra: String, stage: Str
         """
     let outcome = PipelineLoader.load(yaml: yaml, file: "t.yml", environment: [:], registry: connectorRegistry)
     guard let pipeline = outcome.pipeline else { throw ETLError(outcome.diagnostics.map(\.description).joined(separator: "\n")) }
-    let report = try await PipelineRunner(pipeline: pipeline, log: quietLog(), storeLauncher: DemoStoreLauncher()).run()
+    let report = try await PipelineRunner(pipeline: pipeline, log: quietLog(), storeLauncher: DemoStoreLauncher(), stateDirectory: Fixtures.scratchState()).run()
     return (Collected.shared.take(name), report.warnings)
 }
 

@@ -9,11 +9,12 @@ private func context(_ dir: URL) -> RunContext {
 
 /// Writes `batches` through a load and publishes the result, as a run would.
 private func write(_ load: any LoadFormat, _ batches: [[Record]], in dir: URL) throws -> LoadResult {
-    let writer = try load.makeWriter(context(dir))
+    let writer = try load.makeWriter(context(dir), resume: nil)
     for batch in batches { try writer.write(batch) }
     let result = try writer.finish()
     try result.commit?.commit()
     for file in result.staged { try AtomicFile.publish(temporary: file.temporary, final: file.final) }
+    for file in result.obsolete { try? FileManager.default.removeItem(atPath: file) }
     return result
 }
 
@@ -261,7 +262,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
     @Test func refusesADecimalItCannotStoreExactly() throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let writer = try SQLiteLoad(path: "db.sqlite", table: "t").makeWriter(context(dir))
+        let writer = try SQLiteLoad(path: "db.sqlite", table: "t").makeWriter(context(dir), resume: nil)
         #expect(throws: ETLError("column 'rate': 1.23456789012345678 has 18 significant digits; SQLite keeps 15, so it cannot be stored exactly")) {
             try writer.write([["rate": .decimal(ExactDecimal(parsing: "1.23456789012345678")!)]])
         }

@@ -66,7 +66,7 @@ struct ProbeLoad: LoadFormat {
         guard let c = value.map(), let probe = c.string("probe", required: true) else { return nil }
         return ProbeLoad(probe: probe, delayMicroseconds: UInt32(c.integer("delay_us") ?? 0), failAfterBatches: c.integer("fail_after"))
     }
-    func makeWriter(_ run: RunContext) throws -> any LoadWriter { ProbeWriter(load: self) }
+    func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter { ProbeWriter(load: self) }
 }
 
 final class ProbeWriter: LoadWriter {
@@ -81,6 +81,10 @@ final class ProbeWriter: LoadWriter {
     }
     func finish() throws -> LoadResult { LoadResult(staged: [], rows: 0, bytes: 0) }
     func abort() {}
+    // Memory only: nothing to make durable or to continue.
+    func checkpoint(final: Bool) throws -> Value { .null }
+    func restart() throws {}
+    func suspend() {}
 }
 
 /// Sleeps a varying time per batch so parallel workers finish out of order.
@@ -122,7 +126,7 @@ func syntheticPipeline(probe: String, count: Int, batch: Int, buffer: Int, load:
         let name = "backpressure-\(UUID())"
         let pipeline = try syntheticPipeline(probe: name, count: 2000, batch: 10, buffer: 2,
                                              load: "{ probe: \(name), delay_us: 1000 }")
-        _ = try await PipelineRunner(pipeline: pipeline, log: quietLog()).run()
+        _ = try await PipelineRunner(pipeline: pipeline, log: quietLog(), stateDirectory: Fixtures.scratchState()).run()
         let probe = Probe.named(name)
         #expect(probe.received.count == 2000)
         // At most: the batch being written, two buffered, the one being sent, the one being filled.
@@ -135,7 +139,7 @@ func syntheticPipeline(probe: String, count: Int, batch: Int, buffer: Int, load:
         let pipeline = try syntheticPipeline(probe: name, count: 0, batch: 5, buffer: 2,
                                              load: "{ probe: \(name), fail_after: 3 }")
         do {
-            _ = try await PipelineRunner(pipeline: pipeline, log: quietLog()).run()
+            _ = try await PipelineRunner(pipeline: pipeline, log: quietLog(), stateDirectory: Fixtures.scratchState()).run()
             Issue.record("the run should fail")
         } catch {
             #expect("\(error)" == "stage 'sink': disk full (simulated)")
@@ -151,7 +155,7 @@ func syntheticPipeline(probe: String, count: Int, batch: Int, buffer: Int, load:
         let name = "interrupt-\(UUID())"
         let pipeline = try syntheticPipeline(probe: name, count: 0, batch: 5, buffer: 2,
                                              load: "{ probe: \(name), delay_us: 100 }")
-        let task = Task { try await PipelineRunner(pipeline: pipeline, log: quietLog()).run() }
+        let task = Task { try await PipelineRunner(pipeline: pipeline, log: quietLog(), stateDirectory: Fixtures.scratchState()).run() }
         try await Task.sleep(for: .milliseconds(100))
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
@@ -162,7 +166,7 @@ func syntheticPipeline(probe: String, count: Int, batch: Int, buffer: Int, load:
         let pipeline = try syntheticPipeline(
             probe: name, count: 600, batch: 7, buffer: 3, load: "{ probe: \(name) }",
             transform: "middle: { input: source, workers: 4, steps: [ { jitter: {} } ] }")
-        _ = try await PipelineRunner(pipeline: pipeline, log: quietLog()).run()
+        _ = try await PipelineRunner(pipeline: pipeline, log: quietLog(), stateDirectory: Fixtures.scratchState()).run()
         #expect(Probe.named(name).received == (0..<600).map(Int64.init))
     }
 

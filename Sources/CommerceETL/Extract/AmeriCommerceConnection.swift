@@ -68,6 +68,8 @@ struct AmeriCommerceExtractor: Extractor {
     var stage: String = ""
     var incremental: Incremental? = nil
 
+    var resumable: Bool { true }
+
     private struct Page: Sendable {
         var records: [Record]
         var total: Int?
@@ -85,13 +87,18 @@ struct AmeriCommerceExtractor: Extractor {
             if let day { extract.query.append((incremental.field, "gte:\(day)")) }
         }
         let filtered = IncrementalEmitter(output: output, field: incremental?.field, after: cut?.after, tracker: cut?.tracker)
-        try await HTTPConnectionSettings.withClient(timeout: connection.timeout) { client in
-            try await extract.fetchAll(base: base, client: client, output: filtered, log: context.logger)
+        let resume = output.resumePosition
+        filtered.restore(resume)
+        if resume?["done"]?.bool != true {
+            try await HTTPConnectionSettings.withClient(timeout: connection.timeout) { client in
+                try await extract.fetchAll(base: base, client: client, output: filtered, resume: resume, log: context.logger)
+            }
+            try await output.end(filtered.position(["done": .bool(true)]))
         }
         if let mark = cut?.tracker.value { context.state?.propose(stage, mark) }
     }
 
-    private func fetchAll(base: String, client: HTTPClient, output: IncrementalEmitter, log: RunLog) async throws {
+    private func fetchAll(base: String, client: HTTPClient, output: IncrementalEmitter, resume: Value?, log: RunLog) async throws {
         let exchange = HTTPExchange(client: client, timeout: connection.timeout)
         let limiter = connection.rateLimit.map { RateLimiter(perSecond: $0) }
         let policy = RetryPolicy(retries: connection.retries)
@@ -123,25 +130,36 @@ struct AmeriCommerceExtractor: Extractor {
             makeURL(base, "/api/v1/\(resource)", [("page", String(page)), ("count", String(count))] + query)
         }
 
-        guard let first = try await fetch(pageURL(1), 1) else { return }
-        output.countPage()
-        for record in first.records { try await output.emit(record) }
-        if let total = first.total {
-            let pages = (total + count - 1) / count
-            try await PagedFetch.run(first: 2, last: pages, concurrency: connection.concurrency, fetch: { page in
+        // Pages by number when the total is known (a checkpoint keeps the next number), else by next_page links.
+        var start = 2, pages: Int? = nil, next: String? = nil
+        if let saved = resume?["page"]?.int {
+            start = saved
+            pages = resume?["pages"]?.int
+            next = resume?["next"]?.string
+        } else {
+            guard let first = try await fetch(pageURL(1), 1) else { return }
+            for record in first.records { try await output.emit(record) }
+            pages = first.total.map { ($0 + count - 1) / count }
+            next = first.records.isEmpty ? nil : first.next
+            try await output.pageDone(output.position(["page": .integer(2), "pages": pages.map { .integer(Int64($0)) } ?? .null,
+                                                       "next": next.map { .string($0) } ?? .null]))
+        }
+        if let pages {
+            var number = start
+            try await PagedFetch.run(first: start, last: pages, concurrency: connection.concurrency, fetch: { page in
                 try await fetch(pageURL(page), page)?.records ?? []
             }, emit: { records in
-                output.countPage()
                 for record in records { try await output.emit(record) }
+                number += 1
+                try await output.pageDone(output.position(["page": .integer(Int64(number)), "pages": .integer(Int64(pages))]))
             })
         } else {
-            var next = first.next
-            var number = 2
+            var number = start
             while let link = next, let page = try await fetch(link, number) {
-                output.countPage()
                 for record in page.records { try await output.emit(record) }
                 next = page.records.isEmpty ? nil : page.next
                 number += 1
+                try await output.pageDone(output.position(["page": .integer(Int64(number)), "next": next.map { .string($0) } ?? .null]))
             }
         }
     }

@@ -1,4 +1,7 @@
 // Fetches every page of one Order Get or Product Get and emits the records in page order.
+// Resumable: a checkpoint keeps the next page and the paging token (the API keeps the token's
+// result set, so a continued run reads the same records); a token the API no longer knows makes
+// the extract start over from its bookmark.
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -9,6 +12,8 @@ struct AuroraXMLExtractor: Extractor {
     var request: AuroraXMLGetRequest
     var stage: String = ""
     var incremental: Incremental? = nil
+
+    var resumable: Bool { true }
 
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         var endpoint = connection.url
@@ -24,9 +29,14 @@ struct AuroraXMLExtractor: Extractor {
         }
         let exported = request.acknowledge ? ExportedOrders() : nil
         let filtered = IncrementalEmitter(output: output, field: incremental?.field, after: cut?.after, tracker: cut?.tracker, exported: exported)
-        let extract = Self(connection: connection, request: request, stage: stage, incremental: incremental)
-        try await HTTPConnectionSettings.withClient(timeout: connection.timeout) { client in
-            try await extract.fetchAll(endpoint: endpoint, client: client, output: filtered, log: context.logger)
+        let resume = output.resumePosition
+        filtered.restore(resume)
+        if resume?["done"]?.bool != true {
+            let extract = Self(connection: connection, request: request, stage: stage, incremental: incremental)
+            try await HTTPConnectionSettings.withClient(timeout: connection.timeout) { client in
+                try await extract.fetchAll(endpoint: endpoint, client: client, output: filtered, resume: resume, log: context.logger)
+            }
+            try await output.end(filtered.position(["done": .bool(true)]))
         }
         if let mark = cut?.tracker.value { context.state?.propose(stage, mark) }
         if let exported {
@@ -38,25 +48,50 @@ struct AuroraXMLExtractor: Extractor {
         }
     }
 
-    private func fetchAll(endpoint: String, client: HTTPClient, output: IncrementalEmitter, log: RunLog) async throws {
+    private func fetchAll(endpoint: String, client: HTTPClient, output: IncrementalEmitter, resume: Value?, log: RunLog) async throws {
         let limiter = connection.rateLimit.map { RateLimiter(perSecond: $0) }
         let policy = RetryPolicy(retries: connection.retries)
         let fetcher = PageFetcher(endpoint: endpoint, client: client, connection: connection, request: request, limiter: limiter)
 
-        let first = try await policy.run("page 1", log: log) { try await fetcher.fetch(page: 1, pagingToken: nil) }
-        output.countPage()
-        if first.records.isEmpty { return }
-        for record in first.records { try await output.emit(record) }
-        guard let token = first.token else {
-            throw ETLError("page 1: the answer carried no paging token, so further pages cannot be read consistently")
+        var start = 2
+        let token: String
+        if let saved = resume?["token"]?.string, let next = resume?["page"]?.int {
+            // Continue the interrupted run's result set, if the API still has it.
+            do {
+                let page = try await policy.run("page \(next)", log: log) { try await fetcher.fetch(page: next, pagingToken: saved) }
+                if page.records.isEmpty { return }
+                for record in page.records { try await output.emit(record) }
+                try await output.pageDone(output.position(["page": .integer(Int64(next + 1)), "token": .string(saved)]))
+                token = saved
+                start = next + 1
+            } catch let rejected as PagingTokenRejected {
+                log.note("stage '\(stage)': the API no longer knows the interrupted run's paging token (\(rejected.message)); the stage starts over\(incremental != nil ? " from its bookmark" : "")")
+                try await output.restart()
+                try await fetchAll(endpoint: endpoint, client: client, output: output, resume: nil, log: log)
+                return
+            }
+        } else {
+            let first = try await policy.run("page 1", log: log) { try await fetcher.fetch(page: 1, pagingToken: nil) }
+            if first.records.isEmpty {
+                output.countPage()
+                return
+            }
+            for record in first.records { try await output.emit(record) }
+            guard let issued = first.token else {
+                throw ETLError("page 1: the answer carried no paging token, so further pages cannot be read consistently")
+            }
+            token = issued
+            try await output.pageDone(output.position(["page": .integer(2), "token": .string(token)]))
         }
 
         // Pages 2, 3, ... with the token, up to `concurrency` in flight, emitted in order; the first empty page ends it.
-        try await PagedFetch.run(first: 2, last: nil, concurrency: connection.concurrency, fetch: { page in
+        var page = start
+        try await PagedFetch.run(first: start, last: nil, concurrency: connection.concurrency, fetch: { page in
             try await policy.run("page \(page)", log: log) { try await fetcher.fetch(page: page, pagingToken: token) }.records
         }, emit: { records in
-            output.countPage()
             for record in records { try await output.emit(record) }
+            page += 1
+            try await output.pageDone(output.position(["page": .integer(Int64(page)), "token": .string(token)]))
         })
     }
 }
@@ -121,6 +156,9 @@ private struct PageFetcher: Sendable {
         do {
             try reader.finish(line: parser.currentLine, column: parser.currentColumn)
         } catch {
+            if pagingToken != nil, reader.errors.contains(where: { $0.code == "1002" }) {
+                throw PagingTokenRejected(message: error.message)
+            }
             if let ack = reader.ack, ack != "OK", ack != "Warning" {
                 throw FetchError.permanent(error.message)
             }
@@ -132,6 +170,11 @@ private struct PageFetcher: Sendable {
     static func describe(_ error: any Error) -> String {
         String(describing: error).replacingOccurrences(of: "\n", with: " ")
     }
+}
+
+/// The API answered that it does not know (any more) the paging token of an interrupted run.
+struct PagingTokenRejected: Error {
+    var message: String
 }
 
 /// Where an incremental extract starts this run: after the bookmark less the lookback (exact,
@@ -160,7 +203,7 @@ struct IncrementalCut {
 final class HighWaterMark: @unchecked Sendable {
     // Only touched by the extract's own task, in page order.
     let field: String
-    private(set) var value: Timestamp?
+    var value: Timestamp?
     init(field: String) { self.field = field }
 
     func see(_ record: Record) {
@@ -195,11 +238,36 @@ struct IncrementalEmitter {
     }
 
     func countPage() { output.countPage() }
+
+    func pageDone(_ position: @autoclosure () -> Value) async throws { try await output.pageDone(position()) }
+
+    func restart() async throws {
+        tracker?.value = nil
+        exported?.ids = []
+        try await output.restart()
+    }
+
+    /// A checkpoint position: the connector's own fields plus the high-water mark and the orders to acknowledge.
+    func position(_ fields: Record) -> Value {
+        var r = fields
+        if let t = tracker?.value { r["high_water"] = .string(t.description) }
+        if let exported { r["acknowledge"] = .array(exported.ids.map { .integer($0) }) }
+        return .object(r)
+    }
+
+    /// Takes the high-water mark and the orders to acknowledge from an interrupted run's position.
+    func restore(_ position: Value?) {
+        guard let position else { return }
+        if let text = position["high_water"]?.string, case .dateTime(let t)? = DateParser.parse(text) { tracker?.value = t }
+        if case .array(let ids)? = position["acknowledge"] {
+            exported?.ids = ids.compactMap { if case .integer(let n) = $0 { n } else { nil } }
+        }
+    }
 }
 
 /// The OrderIDs a run exported, to acknowledge once it has committed.
 final class ExportedOrders: @unchecked Sendable {
     // Only touched by the extract's own task.
-    private(set) var ids: [Int64] = []
+    var ids: [Int64] = []
     func add(_ id: Int64) { ids.append(id) }
 }

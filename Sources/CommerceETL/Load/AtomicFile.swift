@@ -57,6 +57,26 @@ final class OutputFile {
         buffer.reserveCapacity(capacity)
     }
 
+    /// Reopens a file an interrupted run wrote, cut back to `offset` (its last checkpoint), to append to it.
+    init(continuing path: String, at offset: Int64) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ETLError("cannot continue \(path) (written by the interrupted run): \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, Int64(info.st_size) >= offset else {
+            Foundation.close(fd)
+            throw ETLError("cannot continue \(path): it is shorter than its checkpoint (\(offset) bytes); discard the interrupted run with 'commerce-etl state reset'")
+        }
+        guard ftruncate(fd, off_t(offset)) == 0, lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
+            Foundation.close(fd)
+            throw ETLError("cannot cut \(path) back to its checkpoint: \(String(cString: strerror(errno)))")
+        }
+        bytesWritten = offset
+        buffer.reserveCapacity(capacity)
+    }
+
     func write(_ bytes: some Collection<UInt8>) throws {
         buffer.append(contentsOf: bytes)
         bytesWritten += Int64(bytes.count)
@@ -77,6 +97,13 @@ final class OutputFile {
             }
         }
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes and syncs to disk, leaving the file open.
+    func sync() throws {
+        guard fd >= 0 else { return }
+        try flush()
+        guard fsync(fd) == 0 else { throw ETLError("cannot sync \(path): \(String(cString: strerror(errno)))") }
     }
 
     /// Flushes, syncs to disk and closes.

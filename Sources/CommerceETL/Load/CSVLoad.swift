@@ -76,8 +76,8 @@ public struct CSVLoad: LoadFormat {
                        null: null, formulaGuard: formulaGuard)
     }
 
-    public func makeWriter(_ run: RunContext) throws -> any LoadWriter {
-        try CSVWriter(output: StagedOutput(path: path, run: run), format: self)
+    public func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
+        try CSVWriter(output: StagedOutput(path: path, run: run), format: self, resume: resume)
     }
 
     /// One cell's bytes.
@@ -138,11 +138,45 @@ final class CSVWriter: LoadWriter {
     private var started = false
     private var line: [UInt8] = []
 
-    init(output: StagedOutput, format: CSVLoad) throws {
+    init(output: StagedOutput, format: CSVLoad, resume: Value? = nil) throws {
         self.output = output
         self.format = format
-        file = try OutputFile(creating: output.temporary)
         if let fixed = format.columns { columns = fixed.map(\.header) }
+        guard let resume else {
+            file = try OutputFile(creating: output.temporary)
+            return
+        }
+        guard let offset = resume["offset"]?.int, let rows = resume["rows"]?.int, case .array(let names)? = resume["columns"],
+              case .array(let runs)? = resume["segments"], let started = resume["started"]?.bool else {
+            throw ETLError("the checkpoint of \(output.final) is not of this tool's shape; discard it with 'commerce-etl state reset'")
+        }
+        file = try OutputFile(continuing: output.temporary, at: Int64(offset))
+        self.rows = rows
+        self.started = started
+        columns = names.compactMap(\.string)
+        columnIndex = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
+        segments = runs.compactMap { run in
+            guard case .array(let pair) = run, pair.count == 2, let r = pair[0].int, let c = pair[1].int else { return nil }
+            return (r, c)
+        }
+    }
+
+    func checkpoint(final: Bool) throws -> Value {
+        guard let file else { throw ETLError("csv output already closed") }
+        try file.sync()
+        return .object(["temporary": .array([.string(output.temporary), .string(output.temporary + ".pad")]), "offset": .integer(file.bytesWritten),
+                        "rows": .integer(Int64(rows)), "started": .bool(started), "columns": .array(columns.map { .string($0) }),
+                        "segments": .array(segments.map { .array([.integer(Int64($0.rows)), .integer(Int64($0.columns))]) })])
+    }
+
+    func restart() throws {
+        file?.discard()
+        file = try OutputFile(creating: output.temporary)
+        columns = format.columns?.map(\.header) ?? []
+        columnIndex = [:]
+        segments = []
+        rows = 0
+        started = false
     }
 
     func write(_ records: [Record]) throws {
@@ -222,17 +256,20 @@ final class CSVWriter: LoadWriter {
         guard let file else { throw ETLError("csv output already closed") }
         try file.close()
         self.file = nil
-        var bytes = file.bytesWritten
         if segments.count > 1 {
-            bytes = try rewriteWithFullHeader()
+            // The padded copy is what gets published; the original stays as its checkpoint left it
+            // until then, so a run interrupted while publishing can still be finished.
+            let padded = output.temporary + ".pad"
+            let bytes = try rewriteWithFullHeader(into: padded)
+            return LoadResult(staged: [StagedFile(temporary: padded, final: output.final)], rows: rows, bytes: bytes,
+                              obsolete: [output.temporary])
         }
-        return LoadResult(staged: [output.staged], rows: rows, bytes: bytes)
+        return LoadResult(staged: [output.staged], rows: rows, bytes: file.bytesWritten)
     }
 
     /// Columns appeared after the header was written: write the final header, then every row
     /// padded to the full width. Row ends are found by tracking quotes, as a reader would.
-    private func rewriteWithFullHeader() throws -> Int64 {
-        let padded = output.temporary + ".pad"
+    private func rewriteWithFullHeader(into padded: String) throws -> Int64 {
         let source: FileReader
         do { source = try FileReader(path: output.temporary) } catch { throw ETLError("cannot reopen \(output.temporary): \(error)") }
         let target = try OutputFile(creating: padded)
@@ -277,8 +314,6 @@ final class CSVWriter: LoadWriter {
                 try target.write(chunkOut)
             }
             try target.close()
-            try FileManager.default.removeItem(atPath: output.temporary)
-            try FileManager.default.moveItem(atPath: padded, toPath: output.temporary)
             return target.bytesWritten
         } catch {
             target.discard()
@@ -287,9 +322,15 @@ final class CSVWriter: LoadWriter {
         }
     }
 
+    func suspend() {
+        file?.discard()
+        file = nil
+    }
+
     func abort() {
         file?.discard()
         file = nil
         output.abort()
+        try? FileManager.default.removeItem(atPath: output.temporary + ".pad")
     }
 }

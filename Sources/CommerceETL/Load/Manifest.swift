@@ -81,3 +81,10 @@ enum Manifest {
         return (size, hasher.finalize().map { String(format: "%02x", $0) }.joined())
     }
 }
+
+extension Manifest {
+    /// SHA-256 (hex) of bytes in memory.
+    static func sha256(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -56,8 +56,8 @@ public struct NDJSONGzipLoad: LoadFormat {
         return path.hasSuffix(name) ? String(path.dropLast(name.count)) + partName : partName
     }
 
-    public func makeWriter(_ run: RunContext) throws -> any LoadWriter {
-        try NDJSONGzipWriter(load: self, run: run)
+    public func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
+        try NDJSONGzipWriter(load: self, run: run, resume: resume)
     }
 }
 
@@ -69,11 +69,15 @@ final class BackgroundCompressor: @unchecked Sendable {
     private let slots = DispatchSemaphore(value: 4)
     private let lock = NSLock()
     private var failure: (any Error)?
-    private let gzip: GzipStream
+    private var gzip: GzipStream
     private let file: OutputFile
+    private let level: Int32
+    /// Uncompressed bytes in the current gzip member.
+    private var memberBytes = 0
 
-    init(gzip: GzipStream, file: OutputFile) {
-        self.gzip = gzip
+    init(level: Int32, file: OutputFile) throws {
+        self.gzip = try GzipStream(level: level)
+        self.level = level
         self.file = file
     }
 
@@ -87,6 +91,7 @@ final class BackgroundCompressor: @unchecked Sendable {
         queue.async {
             defer { self.slots.signal() }
             do {
+                self.memberBytes += chunk.count
                 try self.gzip.compress(chunk) { try self.file.write($0) }
             } catch {
                 self.lock.withLock { if self.failure == nil { self.failure = error } }
@@ -97,11 +102,27 @@ final class BackgroundCompressor: @unchecked Sendable {
     /// Compressed bytes written so far (waits for the chunks before it).
     var compressedBytes: Int64 { queue.sync { file.bytesWritten } }
 
-    /// Waits for every chunk, ends the gzip member and closes the file.
+    /// Waits for every chunk, ends the gzip member (so the file so far is valid gzip), syncs the
+    /// file and starts a new member; returns the file's size. Nothing happens to a member with no data.
+    func checkpoint() throws -> Int64 {
+        try queue.sync {
+            try check()
+            if memberBytes > 0 {
+                try gzip.finish { try file.write($0) }
+                gzip = try GzipStream(level: level)
+                memberBytes = 0
+            }
+            try file.sync()
+            return file.bytesWritten
+        }
+    }
+
+    /// Waits for every chunk, ends the gzip member and closes the file. An empty file still gets
+    /// one (empty) member, so it is valid gzip.
     func finish() throws {
         try queue.sync {
             try check()
-            try gzip.finish { try file.write($0) }
+            if memberBytes > 0 || file.bytesWritten == 0 { try gzip.finish { try file.write($0) } }
             try file.close()
         }
     }
@@ -127,17 +148,49 @@ final class NDJSONGzipWriter: LoadWriter {
     private var buffer: [UInt8] = []
     private var closed = false
 
-    init(load: NDJSONGzipLoad, run: RunContext) throws {
+    init(load: NDJSONGzipLoad, run: RunContext, resume: Value? = nil) throws {
         self.load = load
         self.run = run
-        current = try open(part: 1)
+        guard let resume else {
+            current = try open(part: 1)
+            return
+        }
+        guard case .array(let parts)? = resume["parts"], let offset = resume["offset"]?.int, let records = resume["records"]?.int,
+              let rows = resume["rows"]?.int else {
+            throw ETLError("the checkpoint of \(load.path) is not of this tool's shape; discard it with 'commerce-etl state reset'")
+        }
+        for (i, size) in parts.enumerated() {
+            done.append((try output(part: i + 1), Int64(size.int ?? 0)))
+        }
+        var part = try open(part: parts.count + 1, continuingAt: Int64(offset))
+        part.records = records
+        current = part
+        self.rows = rows
     }
 
-    private func open(part: Int) throws -> Part {
-        let path = load.rotates ? NDJSONGzipLoad.partPath(load.path, part) : load.path
-        let output = try StagedOutput(path: path, run: run)
-        let file = try OutputFile(creating: output.temporary)
-        return Part(output: output, file: file, compressor: BackgroundCompressor(gzip: try GzipStream(level: Int32(load.level)), file: file))
+    private func output(part: Int) throws -> StagedOutput {
+        try StagedOutput(path: load.rotates ? NDJSONGzipLoad.partPath(load.path, part) : load.path, run: run)
+    }
+
+    private func open(part: Int, continuingAt offset: Int64? = nil) throws -> Part {
+        let output = try output(part: part)
+        let file = try offset.map { try OutputFile(continuing: output.temporary, at: $0) } ?? OutputFile(creating: output.temporary)
+        return Part(output: output, file: file, compressor: try BackgroundCompressor(level: Int32(load.level), file: file))
+    }
+
+    func checkpoint(final: Bool) throws -> Value {
+        guard let part = current else { throw ETLError("ndjson_gz output already closed") }
+        let offset = try part.compressor.checkpoint()
+        let temporaries = (done.map(\.0) + [part.output]).map { Value.string($0.temporary) }
+        return .object(["temporary": .array(temporaries), "parts": .array(done.map { .integer($0.1) }),
+                        "offset": .integer(offset), "records": .integer(Int64(part.records)), "rows": .integer(Int64(rows))])
+    }
+
+    func restart() throws {
+        abort()
+        rows = 0
+        closed = false
+        current = try open(part: 1)
     }
 
     private func close(_ part: Part) throws {
@@ -193,6 +246,11 @@ final class NDJSONGzipWriter: LoadWriter {
             }
         }
         return LoadResult(staged: done.map(\.0.staged), rows: rows, bytes: done.reduce(0) { $0 + $1.1 }, obsolete: obsolete)
+    }
+
+    func suspend() {
+        current?.compressor.discard()
+        current = nil
     }
 
     func abort() {

@@ -2,13 +2,15 @@
 //
 //   sqlite: { path: out/store.sqlite, table: orders, mode: upsert, key: [OrderID], child_tables: true, indexes: [[CustomerID]] }
 //
-// The whole run is one transaction on the database (WAL journal), committed only when every
-// stage has succeeded, so a failed run leaves the database exactly as it was, and readers see
-// either the old or the new contents. Several loads may name the same file (one table each);
-// they share the connection and the transaction.
+// Writes go through one transaction (WAL journal) that is committed at each checkpoint, so an
+// interrupted run continues after its last commit (rows past the checkpoint are removed by rowid
+// first). Several loads may name the same file (one table each); they share the connection.
 //
-// Modes: `replace` (default) drops and rebuilds the table inside the transaction; `append` adds
-// rows; `upsert` inserts or updates by `key` (a primary key; INSERT ... ON CONFLICT DO UPDATE).
+// Modes: `replace` (default) builds the new table as `_cetl_new_<table>` (and its child tables)
+// and swaps it in when the run publishes its outputs, so readers see the old table until then and
+// a failed run leaves it as it was; `append` adds rows (rows committed at checkpoints stay until
+// the run is resumed, or are removed by `state reset`); `upsert` inserts or updates by `key` (a
+// primary key; INSERT ... ON CONFLICT DO UPDATE).
 // Columns come from the records: INTEGER for integers and booleans (0/1), DECIMAL for exact
 // decimals, TEXT for strings and ISO 8601 dates, TEXT holding JSON for nested values. A column
 // that appears later (a later page or run) is added with ALTER TABLE; a value that does not fit
@@ -75,8 +77,77 @@ public struct SQLiteLoad: LoadFormat {
         return SQLiteLoad(path: path, table: table, mode: mode, key: key, childTables: childTables, indexes: indexes)
     }
 
-    public func makeWriter(_ run: RunContext) throws -> any LoadWriter {
-        SQLiteWriter(database: try run.sqliteFiles.open(path: path, run: run), load: self)
+    public func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
+        try SQLiteWriter(database: try run.sqliteFiles.open(path: path, run: run), load: self, resume: resume)
+    }
+
+    /// The table rows are written to: the table itself, or the one that replaces it.
+    var building: String { mode == .replace ? "_cetl_new_\(table)" : table }
+
+    /// Finishes the table in the open transaction: swaps a rebuilt table in place of the old one
+    /// and creates the indexes. Safe to repeat (a run interrupted while publishing does it again).
+    func complete(_ db: SQLiteDatabase) throws {
+        if mode == .replace, try SQLiteTable.exists(building, db: db) {
+            try db.execute("DROP TABLE IF EXISTS \(SQLiteDatabase.quote(table))")
+            for child in try SQLiteTable.tables(prefix: table + "__", db: db) { try db.execute("DROP TABLE IF EXISTS \(SQLiteDatabase.quote(child))") }
+            for name in try [building] + SQLiteTable.tables(prefix: building + "__", db: db) {
+                let renamed = table + name.dropFirst(building.count)
+                try db.execute("ALTER TABLE \(SQLiteDatabase.quote(name)) RENAME TO \(SQLiteDatabase.quote(renamed))")
+            }
+        }
+        for columns in indexes {
+            let name = "idx_\(table)_\(columns.joined(separator: "_"))"
+            try db.execute("CREATE INDEX IF NOT EXISTS \(SQLiteDatabase.quote(name)) ON \(SQLiteDatabase.quote(table)) (\(columns.map(SQLiteDatabase.quote).joined(separator: ", ")))")
+        }
+    }
+
+    /// The highest rowid of the building table and each of its child tables.
+    func watermarks(_ db: SQLiteDatabase) throws -> Record {
+        var marks = Record()
+        guard try SQLiteTable.exists(building, db: db) else { return marks }
+        for name in try [building] + SQLiteTable.tables(prefix: building + "__", db: db) {
+            let q = try db.prepare("SELECT coalesce(max(rowid), 0) FROM \(SQLiteDatabase.quote(name))")
+            marks[name] = .integer(Int64(try q.rows().first?[0].flatMap { Int64($0) } ?? 0))
+        }
+        return marks
+    }
+
+    /// Removes rows past the watermarks (tables absent from them lose every row, or are dropped
+    /// with `dropUnlisted`).
+    func cut(_ db: SQLiteDatabase, to marks: Record, dropUnlisted: Bool = false) throws {
+        guard try SQLiteTable.exists(building, db: db) else { return }
+        for name in try [building] + SQLiteTable.tables(prefix: building + "__", db: db) {
+            if let mark = marks[name]?.int {
+                try db.execute("DELETE FROM \(SQLiteDatabase.quote(name)) WHERE rowid > \(mark)")
+            } else if dropUnlisted {
+                try db.execute("DROP TABLE \(SQLiteDatabase.quote(name))")
+            } else {
+                try db.execute("DELETE FROM \(SQLiteDatabase.quote(name))")
+            }
+        }
+    }
+
+    /// Takes back what an abandoned interrupted run committed: a table being rebuilt is dropped,
+    /// appended rows are removed; upserts cannot be told apart from earlier rows and stay.
+    public func discard(_ state: Value, run: RunContext) {
+        guard let final = try? OutputPath.final(path, run: run), FileManager.default.fileExists(atPath: final),
+              let db = try? SQLiteDatabase(path: final) else { return }
+        defer { db.close() }
+        do {
+            try db.execute("BEGIN IMMEDIATE")
+            switch mode {
+            case .replace:
+                if try SQLiteTable.exists(building, db: db) { try cut(db, to: [:], dropUnlisted: true) }
+            case .append:
+                if case .object(let base)? = state["base"] { try cut(db, to: base, dropUnlisted: true) }
+            case .upsert:
+                break
+            }
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            run.logger.warning("could not take back what the interrupted run wrote to \(final): \(describe(error))")
+        }
     }
 }
 
@@ -123,6 +194,15 @@ final class SharedDatabase: @unchecked Sendable {
         }
     }
 
+    /// Commits what is written so far and opens the next transaction.
+    func commitCheckpoint() throws {
+        try lock.withLock {
+            guard let db else { throw ETLError("the SQLite database \(path) is already closed") }
+            try db.execute("COMMIT")
+            try db.execute("BEGIN IMMEDIATE")
+        }
+    }
+
     private func commit() throws {
         try lock.withLock {
             guard let db else { return }
@@ -133,13 +213,15 @@ final class SharedDatabase: @unchecked Sendable {
         }
     }
 
-    func rollback() {
+    /// Drops what was written since the last commit; a file this run created is removed unless
+    /// `keepFile` (an interrupted run's checkpoints live in it).
+    func rollback(keepFile: Bool = false) {
         lock.withLock {
             guard let db else { return }
             try? db.execute("ROLLBACK")
             db.close()
             self.db = nil
-            if createdFile {
+            if createdFile, !keepFile {
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
             }
         }
@@ -173,18 +255,58 @@ final class SQLiteWriter: LoadWriter {
     private var tables: [String: SQLiteTable] = [:]
     private var rows = 0
     private var closed = false
+    /// Whether tables start empty (a fresh run) or hold an interrupted run's rows.
+    private var fresh: Bool
+    /// The append-mode tables' watermarks before this run, so an abandoned run can be taken back.
+    private var base = Record()
 
-    init(database: SharedDatabase, load: SQLiteLoad) {
+    init(database: SharedDatabase, load: SQLiteLoad, resume: Value? = nil) throws {
         self.database = database
         self.load = load
+        fresh = resume == nil
+        try database.use { db in
+            if let resume {
+                guard case .object(let marks)? = resume["tables"], let rows = resume["rows"]?.int else {
+                    throw ETLError("the checkpoint of \(load.target) is not of this tool's shape; discard it with 'commerce-etl state reset'")
+                }
+                if case .object(let b)? = resume["base"] { base = b }
+                self.rows = rows
+                try load.cut(db, to: marks)
+            } else if load.mode == .append {
+                base = try load.watermarks(db)
+            }
+        }
     }
 
     func write(_ records: [Record]) throws {
         guard !records.isEmpty else { return }
         try database.use { db in
-            for record in records { try insert(record, into: load.table, parent: nil, db: db) }
+            for record in records { try insert(record, into: load.building, parent: nil, db: db) }
         }
         rows += records.count
+    }
+
+    func checkpoint(final: Bool) throws -> Value {
+        let marks = try database.use { db in
+            if final { try table(load.building, db: db, isTop: true).ensureCreated(db) }
+            return try load.watermarks(db)
+        }
+        try database.commitCheckpoint()
+        return .object(["tables": .object(marks), "rows": .integer(Int64(rows)), "base": .object(base)])
+    }
+
+    func restart() throws {
+        try database.use { db in
+            for table in tables.values { table.release() }
+            tables = [:]
+            switch load.mode {
+            case .replace: try load.cut(db, to: [:], dropUnlisted: true)
+            case .append: try load.cut(db, to: base, dropUnlisted: true)
+            case .upsert: break
+            }
+        }
+        fresh = true
+        rows = 0
     }
 
     /// How a child row points at its parent.
@@ -194,7 +316,7 @@ final class SQLiteWriter: LoadWriter {
 
     private func table(_ name: String, db: SQLiteDatabase, isTop: Bool) throws -> SQLiteTable {
         if let t = tables[name] { return t }
-        let t = try SQLiteTable(name: name, db: db, mode: load.mode, key: isTop ? load.key : [])
+        let t = try SQLiteTable(name: name, db: db, mode: load.mode, key: isTop ? load.key : [], fresh: fresh)
         tables[name] = t
         return t
     }
@@ -271,12 +393,9 @@ final class SQLiteWriter: LoadWriter {
         guard !closed else { throw ETLError("sqlite output already closed") }
         try database.use { db in
             // No records: the table still exists afterwards, so readers find it.
-            try table(load.table, db: db, isTop: true).ensureCreated(db)
+            try table(load.building, db: db, isTop: true).ensureCreated(db)
             for table in tables.values { table.release() }
-            for columns in load.indexes {
-                let name = "idx_\(load.table)_\(columns.joined(separator: "_"))"
-                try db.execute("CREATE INDEX IF NOT EXISTS \(SQLiteDatabase.quote(name)) ON \(SQLiteDatabase.quote(load.table)) (\(columns.map(SQLiteDatabase.quote).joined(separator: ", ")))")
-            }
+            try load.complete(db)
         }
         closed = true
         let commit = database.leave()
@@ -286,6 +405,11 @@ final class SQLiteWriter: LoadWriter {
     func abort() {
         for table in tables.values { table.release() }
         database.rollback()
+    }
+
+    func suspend() {
+        for table in tables.values { table.release() }
+        database.rollback(keepFile: true)
     }
 }
 
@@ -303,11 +427,11 @@ final class SQLiteTable {
     private var positions: [Int] = []
     private var positionKeys: [String] = []
 
-    init(name: String, db: SQLiteDatabase, mode: SQLiteLoad.Mode, key: [String]) throws {
+    init(name: String, db: SQLiteDatabase, mode: SQLiteLoad.Mode, key: [String], fresh: Bool) throws {
         self.name = name
         self.mode = mode
         self.key = key
-        if mode == .replace {
+        if mode == .replace, fresh {
             try db.execute("DROP TABLE IF EXISTS \(SQLiteDatabase.quote(name))")
             // Child tables of the old table go too; they are rebuilt from this run's records.
             for child in try Self.tables(prefix: name + "__", db: db) { try db.execute("DROP TABLE IF EXISTS \(SQLiteDatabase.quote(child))") }

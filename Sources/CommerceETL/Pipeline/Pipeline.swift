@@ -9,11 +9,34 @@ public struct Pipeline: Sendable {
     /// Where the run manifest goes; nil: beside the first output.
     public var manifest: String?
     public var stages: [Stage]
+    /// Pages between checkpoints of each extract.
+    public var checkpointEvery: Int = 50
+    /// SHA-256 of the pipeline file's text: a run continues an interrupted one only if it is unchanged.
+    public var digest: String = ""
+
+    public init(file: String, name: String, description: String? = nil, baseDirectory: String? = nil, manifest: String? = nil,
+                stages: [Stage], checkpointEvery: Int = 50) {
+        self.file = file
+        self.name = name
+        self.description = description
+        self.baseDirectory = baseDirectory
+        self.manifest = manifest
+        self.stages = stages
+        self.checkpointEvery = checkpointEvery
+    }
 
     public func stage(_ id: String) -> Stage? { stages.first { $0.id == id } }
 
     /// The stages that read `id`'s output, in file order.
     public func consumers(of id: String) -> [Stage] { stages.filter { $0.input == id } }
+
+    /// The extract a stage's records come from.
+    public func root(of id: String) -> String {
+        var current = id
+        var seen: Set<String> = []
+        while let input = stage(current)?.input, seen.insert(current).inserted { current = input }
+        return current
+    }
 }
 
 public struct Stage: Sendable {

@@ -45,7 +45,8 @@ public enum PipelineLoader {
         guard let top = ConfigValue(node: root, path: "", context: context).map() else {
             return Outcome(pipeline: nil, diagnostics: diagnostics.sorted)
         }
-        let pipeline = Builder(top: top, context: context, registry: registry).build()
+        var pipeline = Builder(top: top, context: context, registry: registry).build()
+        pipeline?.digest = Manifest.sha256(Array(yaml.utf8))
         return Outcome(pipeline: diagnostics.hasErrors ? nil : pipeline, diagnostics: diagnostics.sorted)
     }
 
@@ -93,6 +94,7 @@ private struct Builder {
         let description = top.string("description")
         let baseDirectory = top.string("base_dir")
         let manifest = top.string("manifest")
+        let checkpointEvery = top.integer("checkpoint_every", in: 1...1_000_000) ?? 50
         OutputPath.check(top.value("manifest"), manifest)
 
         var connections: [String: any Connection] = [:]
@@ -150,7 +152,8 @@ private struct Builder {
         }
         top.finish()
         checkGraph(declared)
-        return Pipeline(file: context.file, name: name, description: description, baseDirectory: baseDirectory, manifest: manifest, stages: stages)
+        return Pipeline(file: context.file, name: name, description: description, baseDirectory: baseDirectory, manifest: manifest, stages: stages,
+                        checkpointEvery: checkpointEvery)
     }
 
     func parseConnection(_ config: ConfigMap) -> (any Connection)? {

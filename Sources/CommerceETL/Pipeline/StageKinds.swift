@@ -15,6 +15,13 @@ public protocol Connection: Sendable {
 /// Produces a stage's records in a deterministic order.
 public protocol Extractor: Sendable {
     func run(_ output: RecordEmitter, context: RunContext) async throws
+    /// Whether it reports page positions (`RecordEmitter.pageDone`) and continues from
+    /// `RecordEmitter.resumePosition`; one that does not starts over when a run is resumed.
+    var resumable: Bool { get }
+}
+
+extension Extractor {
+    public var resumable: Bool { false }
 }
 
 /// One step of a transform stage: a function of a batch of records.
@@ -52,17 +59,38 @@ public struct ConfiguredStep: Sendable {
 public protocol LoadFormat: Sendable {
     /// The output a run of this load produces, for `plan` and the summary.
     var target: String { get }
-    /// Opens the output under a temporary name; nothing is visible until `publish`.
-    func makeWriter(_ run: RunContext) throws -> any LoadWriter
+    /// Opens the output under a temporary name; nothing is visible until `publish`. With
+    /// `resume` (a state its writer returned from `checkpoint`), continues an interrupted run's
+    /// output from that state.
+    func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter
+    /// Removes what an abandoned interrupted run wrote, given its writer's last state.
+    func discard(_ state: Value, run: RunContext)
+}
+
+extension LoadFormat {
+    public func discard(_ state: Value, run: RunContext) { discardTemporaryFiles(state) }
+}
+
+/// Removes the temporary files a writer state lists under `temporary`.
+func discardTemporaryFiles(_ state: Value) {
+    guard case .array(let files)? = state["temporary"] else { return }
+    for case .string(let path) in files { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// Writes one load's output. Used by a single task, so it need not be thread safe.
 public protocol LoadWriter: AnyObject {
     func write(_ records: [Record]) throws
+    /// Makes everything written so far durable (synced, gzip member closed, transaction
+    /// committed) and returns the state a resumed run continues from. `final`: no records follow.
+    func checkpoint(final: Bool) throws -> Value
+    /// Drops everything this run wrote (its extract starts over).
+    func restart() throws
     /// Completes the temporary output; returns the files ready to be renamed into place.
     func finish() throws -> LoadResult
     /// Removes everything written so far. Must be safe to call at any point, more than once.
     func abort()
+    /// Stops, keeping what the last checkpoint made durable for a resumed run (drops the rest).
+    func suspend()
 }
 
 public struct LoadResult: Sendable {
@@ -119,16 +147,19 @@ public struct RunContext: Sendable {
     public var state: PipelineState? = nil
     /// Work to do once every output is committed (acknowledging exported orders as sent).
     public var afterCommit = AfterCommitActions()
+    /// Set when this run continues an interrupted one.
+    public var resuming = false
 
     public init(runID: String, pipelineName: String, workingDirectory: String, logger: RunLog,
-                outputBase: String? = nil, started: Date = Date(), embeddedStores: EmbeddedStores = EmbeddedStores(launcher: nil)) {
+                outputBase: String? = nil, started: Date = Date(), runDate: String? = nil,
+                embeddedStores: EmbeddedStores = EmbeddedStores(launcher: nil)) {
         self.runID = runID
         self.pipelineName = pipelineName
         self.workingDirectory = workingDirectory
         self.logger = logger
         self.outputBase = outputBase ?? workingDirectory
         let day = Timestamp(epochSeconds: Int64(started.timeIntervalSince1970.rounded(.down))).description.prefix(10)
-        self.runDate = String(day)
+        self.runDate = runDate ?? String(day)
         self.embeddedStores = embeddedStores
     }
 }
@@ -194,6 +225,8 @@ public final class AfterCommitActions: Sendable {
     public init() {}
 
     public func add(_ what: String, _ action: @escaping Action) { actions.withLock { $0.append((what, action)) } }
+
+    var count: Int { actions.withLock { $0.count } }
 
     func run() async throws {
         for (what, action) in actions.withLock({ $0 }) {

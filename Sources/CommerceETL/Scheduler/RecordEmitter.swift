@@ -1,17 +1,35 @@
-// How an extractor hands records to the scheduler: one at a time, batched here.
+// How an extractor hands records to the scheduler: one at a time, batched here. An extractor
+// that can continue an interrupted run reports each finished page with the position to continue
+// from (`pageDone`); every `checkpointEvery` pages the emitter sends a checkpoint mark behind
+// that page's records.
 
 public final class RecordEmitter: @unchecked Sendable {
     // Used by the one task that runs the extractor.
     private let batchSize: Int
     private var buffer: [Record] = []
-    private let send: @Sendable ([Record]) async throws -> Void
+    private let send: @Sendable (Batch) async throws -> Void
     public private(set) var count = 0
     /// Pages (API responses or files) the extractor has read, for the manifest.
     public private(set) var pages = 0
+    /// Where the interrupted run this one continues had got to (the last saved mark's position);
+    /// nil when the extract starts from the beginning.
+    public let resumePosition: Value?
+    let extract: String
+    let checkpointEvery: Int
+    private var seq: Int
+    private var pagesSinceMark = 0
+    private(set) var ended = false
 
-    init(batchSize: Int, send: @escaping @Sendable ([Record]) async throws -> Void) {
+    init(batchSize: Int, extract: String = "", checkpointEvery: Int = 50, resume: SavedCheckpoint.Extract? = nil,
+         send: @escaping @Sendable (Batch) async throws -> Void) {
         self.batchSize = batchSize
         self.send = send
+        self.extract = extract
+        self.checkpointEvery = max(1, checkpointEvery)
+        self.resumePosition = resume?.position
+        self.seq = resume?.seq ?? 0
+        self.pages = resume?.pages ?? 0
+        self.count = resume?.records ?? 0
         buffer.reserveCapacity(batchSize)
     }
 
@@ -21,13 +39,48 @@ public final class RecordEmitter: @unchecked Sendable {
         if buffer.count >= batchSize { try await flush() }
     }
 
-    /// Counts one page (an API response or a file) read.
+    /// Counts one page (an API response or a file) read, for an extract that cannot continue
+    /// an interrupted run part way (it starts over instead).
     public func countPage() { pages += 1 }
+
+    /// A page's records are all emitted; `position` says how to continue after it (read only
+    /// when a checkpoint is due).
+    public func pageDone(_ position: @autoclosure () -> Value) async throws {
+        pages += 1
+        pagesSinceMark += 1
+        if pagesSinceMark >= checkpointEvery { try await mark(position(), final: false) }
+    }
+
+    /// Every record is emitted; `position` is what a continued run needs to finish without
+    /// reading again (the high-water mark, the orders to acknowledge).
+    public func end(_ position: Value) async throws {
+        guard !ended else { return }
+        try await mark(position, final: true)
+        ended = true
+    }
+
+    /// The extract cannot continue the interrupted run and starts again from the beginning:
+    /// every stage below it drops what it wrote for it.
+    public func restart() async throws {
+        buffer.removeAll(keepingCapacity: true)
+        seq = 0
+        pages = 0
+        count = 0
+        pagesSinceMark = 0
+        try await send(Batch(records: [], mark: CheckpointMark(extract: extract, seq: 0, pages: 0, records: 0, position: .null, restart: true)))
+    }
+
+    private func mark(_ position: Value, final: Bool) async throws {
+        try await flush()
+        seq += 1
+        pagesSinceMark = 0
+        try await send(Batch(records: [], mark: CheckpointMark(extract: extract, seq: seq, pages: pages, records: count, position: position, final: final)))
+    }
 
     public func flush() async throws {
         guard !buffer.isEmpty else { return }
         let batch = buffer
         buffer.removeAll(keepingCapacity: true)
-        try await send(batch)
+        try await send(Batch(records: batch))
     }
 }

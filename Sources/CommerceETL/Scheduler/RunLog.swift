@@ -15,5 +15,8 @@ public final class RunLog: Sendable {
 
     public func info(_ message: String) { logger.info("\(message)") }
 
+    /// Something the user should know that is not a problem (a run continues an interrupted one).
+    public func note(_ message: String) { logger.notice("\(message)") }
+
     public var warnings: [String] { collected.withLock { $0 } }
 }

@@ -49,6 +49,9 @@ public final class PipelineState: Sendable {
         }
     }
 
+    /// The marks this run proposes so far.
+    var proposals: [String: Timestamp] { proposed.withLock { $0 } }
+
     /// Writes the bookmarks of this run over the saved ones (called after every output is committed).
     public func commit() throws {
         let updates = proposed.withLock { $0 }

@@ -22,6 +22,11 @@ enum Fixtures {
     }
 
     /// A fresh directory with `samples` and `pipelines` linked in, removed by the caller.
+    /// A state directory of its own (not yet created) for a run whose outputs are in memory.
+    static func scratchState() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("commerce-etl-state-\(UUID().uuidString)").path
+    }
+
     static func workspace() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("commerce-etl-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -1,0 +1,215 @@
+// Checkpoints: how a run that dies part way (SIGKILL included) is continued instead of started over.
+//
+// Every `checkpoint_every` pages an extract sends a mark down its stages, behind the records of
+// those pages. Stages pass marks on in order; a load that receives one makes everything before it
+// durable (file data synced with gzip members closed, SQLite committed) and reports where it
+// stands. When every load (and quarantine file) below an extract has reported a mark, the mark's
+// position (the page to continue from, the paging token, the high-water mark so far) and their
+// states are written to `checkpoint.json` in the pipeline's state directory (atomically). The
+// file is removed when the run has published its outputs. A run that finds one continues it:
+// outputs are cut back to their checkpointed states and the extracts continue from their marks.
+// Because marks are placed by page count, an interrupted and resumed run writes the same bytes as
+// an uninterrupted one.
+import Foundation
+import Synchronization
+
+/// What flows between stages: records, optionally followed by a checkpoint mark.
+struct Batch: Sendable {
+    var records: [Record]
+    var mark: CheckpointMark? = nil
+}
+
+/// A point in one extract's output that every stage below it makes durable.
+public struct CheckpointMark: Sendable {
+    /// The extract stage the mark comes from.
+    public var extract: String
+    /// 1, 2, ... in a run; 0 when the extract starts over (`restart`).
+    public var seq: Int
+    /// Pages read up to the mark.
+    public var pages: Int
+    /// Records emitted up to the mark.
+    public var records: Int
+    /// Where the extract continues (connector-specific).
+    public var position: Value
+    /// The extract's last mark: every record is before it.
+    public var final: Bool = false
+    /// The extract could not continue and starts over: everything written for it goes.
+    public var restart: Bool = false
+}
+
+/// The saved checkpoint of an unfinished run (`checkpoint.json`).
+public struct SavedCheckpoint: Sendable {
+    public struct Extract: Sendable {
+        public var seq: Int
+        public var pages: Int
+        public var records: Int
+        public var position: Value
+        public var final: Bool
+        /// Each load's (or quarantine file's) state at the mark.
+        public var outputs: [String: Value]
+    }
+
+    public var runID: String
+    public var runDate: String
+    public var pipelineDigest: String
+    public var extracts: [String: Extract]
+    /// Set once every output is complete and the run has begun publishing them.
+    public var publishing: Value?
+
+    static let fileName = "checkpoint.json"
+
+    public static func path(in directory: String) -> String {
+        URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
+    }
+
+    /// Reads the checkpoint in a state directory; nil when there is none.
+    public static func load(directory: String) throws -> SavedCheckpoint? {
+        let path = path(in: directory)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let bad = ETLError("\(path): the checkpoint is not valid JSON of this tool's shape; discard it with 'commerce-etl state reset'")
+        let reader: FileReader
+        do { reader = try FileReader(path: path) } catch { throw ETLError("\(path): cannot read the checkpoint: \(error)") }
+        var bytes: [UInt8] = []
+        while let chunk = try reader.read(1 << 16) { bytes += chunk }
+        guard case .object(let top)? = try? JSONReader.parse(bytes),
+              case .string(let runID)? = top["run_id"], case .string(let runDate)? = top["run_date"],
+              case .string(let digest)? = top["pipeline_sha256"], case .object(let list)? = top["extracts"] else { throw bad }
+        var extracts: [String: Extract] = [:]
+        for (stage, value) in list.fields {
+            guard case .object(let e) = value, case .integer(let seq)? = e["seq"], case .integer(let pages)? = e["pages"],
+                  case .integer(let records)? = e["records"], case .object(let outputs)? = e["outputs"] else { throw bad }
+            var final = false
+            if case .bool(let f)? = e["final"] { final = f }
+            extracts[stage] = Extract(seq: Int(seq), pages: Int(pages), records: Int(records), position: e["position"] ?? .null,
+                                      final: final, outputs: Dictionary(uniqueKeysWithValues: outputs.fields.map { ($0.key, $0.value) }))
+        }
+        let publishing = top["publishing"].flatMap { $0.isNull ? nil : $0 }
+        return SavedCheckpoint(runID: runID, runDate: runDate, pipelineDigest: digest, extracts: extracts, publishing: publishing)
+    }
+
+    func write(directory: String) throws {
+        var list = Record()
+        for stage in extracts.keys.sorted() {
+            let e = extracts[stage]!
+            var outputs = Record()
+            for key in e.outputs.keys.sorted() { outputs[key] = e.outputs[key]! }
+            list[stage] = .object(["seq": .integer(Int64(e.seq)), "pages": .integer(Int64(e.pages)), "records": .integer(Int64(e.records)),
+                                   "final": .bool(e.final), "position": e.position, "outputs": .object(outputs)])
+        }
+        let top: Record = ["version": .integer(1), "run_id": .string(runID), "run_date": .string(runDate),
+                           "pipeline_sha256": .string(pipelineDigest), "extracts": .object(list), "publishing": publishing ?? .null]
+        var bytes: [UInt8] = []
+        JSONWriter.write(.object(top), into: &bytes)
+        bytes.append(10)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = Self.path(in: directory)
+        try AtomicFile.write(bytes, to: path, temporary: path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)")
+    }
+
+    public static func remove(directory: String) throws {
+        let path = path(in: directory)
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// One line for `state show`.
+    public var summary: String {
+        let parts = extracts.keys.sorted().map { stage -> String in
+            let e = extracts[stage]!
+            return "\(stage): \(e.final ? "all" : "")\(e.final ? " " : "")\(e.pages) page(s), \(e.records) record(s) written"
+        }
+        return "unfinished run \(runID)\(publishing != nil ? " (publishing)" : ""): " + (parts.isEmpty ? "nothing written yet" : parts.joined(separator: "; "))
+    }
+}
+
+/// Collects the outputs' reports for each mark and saves the checkpoint once all below an extract have one.
+public final class CheckpointCoordinator: Sendable {
+    /// Per extract: the outputs (load stages and quarantine files) that must report each of its marks.
+    let outputs: [String: Set<String>]
+    let directory: String
+    private let saved: Mutex<SavedCheckpoint>
+    private let pending = Mutex<[String: (mark: CheckpointMark, states: [String: Value])]>([:])
+    /// State directories that did not exist before this run (removed again if left empty).
+    private let created: [String]
+
+    init(checkpoint: SavedCheckpoint, outputs: [String: Set<String>], directory: String) {
+        self.saved = Mutex(checkpoint)
+        self.outputs = outputs
+        self.directory = directory
+        var created: [String] = []
+        var dir = URL(fileURLWithPath: directory)
+        while created.count < 3, !FileManager.default.fileExists(atPath: dir.path) {
+            created.append(dir.path)
+            dir = dir.deletingLastPathComponent()
+        }
+        self.created = created
+    }
+
+    var current: SavedCheckpoint { saved.withLock { $0 } }
+
+    /// Writes the checkpoint as it stands (at the start of a run: its id, so a killed run is found).
+    func save() throws {
+        try saved.withLock { try $0.write(directory: directory) }
+    }
+
+    /// An output has made everything before `mark` durable and can be brought back to `state`.
+    func report(output: String, mark: CheckpointMark, state: Value) throws {
+        let expected = outputs[mark.extract] ?? []
+        let complete: [String: Value]? = pending.withLock { pending in
+            var entry = pending[mark.extract] ?? (mark, [:])
+            if entry.mark.seq != mark.seq || entry.mark.restart != mark.restart { entry = (mark, [:]) }
+            entry.states[output] = state
+            if Set(entry.states.keys).isSuperset(of: expected) {
+                pending[mark.extract] = nil
+                return entry.states
+            }
+            pending[mark.extract] = entry
+            return nil
+        }
+        guard let complete else { return }
+        try saved.withLock { checkpoint in
+            checkpoint.extracts[mark.extract] = SavedCheckpoint.Extract(seq: mark.seq, pages: mark.pages, records: mark.records,
+                                                                      position: mark.position, final: mark.final, outputs: complete)
+            try checkpoint.write(directory: directory)
+        }
+    }
+
+    /// Whether any extract has a mark saved beyond its start.
+    var hasProgress: Bool { saved.withLock { $0.extracts.values.contains { $0.seq > 0 } } }
+
+    /// Records that the outputs are complete and being published, with what finishing needs.
+    func publishing(_ value: Value) throws {
+        try saved.withLock { checkpoint in
+            checkpoint.publishing = value
+            try checkpoint.write(directory: directory)
+        }
+    }
+
+    /// Forgets the checkpoint (the run is published, or left nothing to continue).
+    func remove() throws {
+        try SavedCheckpoint.remove(directory: directory)
+        for dir in created where (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true {
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+}
+
+/// How a run with checkpoints starts: fresh, or continuing an interrupted one.
+public struct ResumePlan: Sendable {
+    /// Per extract: the mark to continue from (nil: from the start).
+    public var extracts: [String: SavedCheckpoint.Extract]
+
+    /// The saved state of one output of an extract, if the extract continues.
+    func state(of output: String, extract: String) -> Value? { extracts[extract]?.outputs[output] }
+}
+
+extension Value {
+    /// A field of an object value.
+    subscript(_ key: String) -> Value? {
+        if case .object(let r) = self { return r[key] }
+        return nil
+    }
+
+    var int: Int? { if case .integer(let n) = self { Int(n) } else { nil } }
+    var string: String? { if case .string(let s) = self { s } else { nil } }
+    var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
+}
