@@ -30,6 +30,10 @@ public final class StoreState: Sendable {
         var tokensIssued = 0
         /// Orders marked as sent (Order Update tracking="sent", or a Get with tracking="automatic"), and when.
         var sent: [Int: Int64] = [:]
+        /// How many times each order was marked sent.
+        var sentCount: [Int: Int] = [:]
+        /// Orders placed so far (the first N of the generated ones); the rest arrive later.
+        var placed: Int
         var rateLimited = 0
         var requestTimes: [ContinuousClock.Instant] = []
     }
@@ -39,7 +43,7 @@ public final class StoreState: Sendable {
 
     init(config: DemoStoreConfig) {
         self.config = config
-        data = Mutex(Data(clock: config.epoch))
+        data = Mutex(Data(clock: config.epoch, placed: config.orders))
     }
 
     var now: Int64 { data.withLock { $0.clock } }
@@ -105,8 +109,27 @@ public final class StoreState: Sendable {
     /// Marks orders as sent now (tracking), or as not sent.
     public func setSent(_ indices: [Int], _ sent: Bool) {
         data.withLock { d in
-            for i in indices { d.sent[i] = sent ? d.clock : nil }
+            for i in indices {
+                d.sent[i] = sent ? d.clock : nil
+                if sent { d.sentCount[i, default: 0] += 1 }
+            }
         }
+    }
+
+    /// How many times each order was marked sent (each should be once, unless it changed in between).
+    public var sentCounts: [Int: Int] { data.withLock { $0.sentCount } }
+
+    /// Orders placed so far: the API shows only the first `placedOrders` generated orders.
+    public var placedOrders: Int { data.withLock { $0.placed } }
+
+    /// New orders arrive: the API shows the first `count` generated orders (at most all of them).
+    public func placeOrders(upTo count: Int) {
+        data.withLock { d in d.placed = min(config.orders, max(d.placed, count)) }
+    }
+
+    /// Holds back all but the first `count` generated orders, as if the rest had not been placed yet.
+    public func holdBackOrders(after count: Int) {
+        data.withLock { d in d.placed = min(config.orders, count) }
     }
 
     /// When each order was marked sent.

@@ -141,7 +141,7 @@ struct XMLAPI: Sendable {
             throw APIError(code: 1003, "Order Update needs an <OrderID>")
         }
         let index = id - OrderGenerator.firstOrderID
-        guard (0..<config.orders).contains(index) else { throw APIError(code: 1003, "unknown order \(id)") }
+        guard (0..<state.placedOrders).contains(index) else { throw APIError(code: 1003, "unknown order \(id)") }
         switch method.attributes["tracking"] {
         case "sent"?: state.setSent([index], true)
         case "none"?: state.setSent([index], false)
@@ -221,7 +221,7 @@ struct XMLAPI: Sendable {
                 default: return sent[h.index].map { h.version > 0 && h.modified > $0 } ?? false   // status changes are the store's only changes
                 }
             }
-            for i in 0..<config.orders {
+            for i in 0..<state.placedOrders {
                 let h = state.orderHeader(i, versions: orderChanges)
                 if dates.matches(created: h.created, modified: h.modified), filter.matches(h), tracked(h) { indices.append(i) }
                 if let cap, indices.count >= cap { break }

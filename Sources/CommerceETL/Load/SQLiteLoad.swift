@@ -127,6 +127,16 @@ public struct SQLiteLoad: LoadFormat {
         }
     }
 
+    /// An append table's watermarks before the run, so the rows a run adds can be taken back.
+    public func base(_ run: RunContext) throws -> Value? {
+        guard mode == .append else { return nil }
+        let final = try OutputPath.final(path, run: run)
+        guard FileManager.default.fileExists(atPath: final) else { return .object([:]) }
+        let db = try SQLiteDatabase(path: final)
+        defer { db.close() }
+        return .object(try watermarks(db))
+    }
+
     /// Takes back what an abandoned interrupted run committed: a table being rebuilt is dropped,
     /// appended rows are removed; upserts cannot be told apart from earlier rows and stay.
     public func discard(_ state: Value, run: RunContext) {
@@ -263,16 +273,16 @@ final class SQLiteWriter: LoadWriter {
     init(database: SharedDatabase, load: SQLiteLoad, resume: Value? = nil) throws {
         self.database = database
         self.load = load
-        fresh = resume == nil
+        fresh = resume?["tables"] == nil
+        if case .object(let b)? = resume?["base"] { base = b }
         try database.use { db in
-            if let resume {
+            if let resume, !fresh {
                 guard case .object(let marks)? = resume["tables"], let rows = resume["rows"]?.int else {
                     throw ETLError("the checkpoint of \(load.target) is not of this tool's shape; discard it with 'commerce-etl state reset'")
                 }
-                if case .object(let b)? = resume["base"] { base = b }
                 self.rows = rows
                 try load.cut(db, to: marks)
-            } else if load.mode == .append {
+            } else if load.mode == .append, resume?["base"] == nil {
                 base = try load.watermarks(db)
             }
         }

@@ -65,10 +65,13 @@ public protocol LoadFormat: Sendable {
     func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter
     /// Removes what an abandoned interrupted run wrote, given its writer's last state.
     func discard(_ state: Value, run: RunContext)
+    /// What the output holds before a run, when taking a run back needs it (an append table's rowids).
+    func base(_ run: RunContext) throws -> Value?
 }
 
 extension LoadFormat {
     public func discard(_ state: Value, run: RunContext) { discardTemporaryFiles(state) }
+    public func base(_ run: RunContext) throws -> Value? { nil }
 }
 
 /// Removes the temporary files a writer state lists under `temporary`.

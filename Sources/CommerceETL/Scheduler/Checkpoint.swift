@@ -11,6 +11,7 @@
 // Because marks are placed by page count, an interrupted and resumed run writes the same bytes as
 // an uninterrupted one.
 import Foundation
+import OrderedCollections
 import Synchronization
 
 /// What flows between stages: records, optionally followed by a checkpoint mark.
@@ -35,6 +36,8 @@ public struct CheckpointMark: Sendable {
     public var final: Bool = false
     /// The extract could not continue and starts over: everything written for it goes.
     public var restart: Bool = false
+    /// How many times the extract started over in this run (marks before a restart are void).
+    public var generation: Int = 0
 }
 
 /// The saved checkpoint of an unfinished run (`checkpoint.json`).
@@ -53,6 +56,8 @@ public struct SavedCheckpoint: Sendable {
     public var runDate: String
     public var pipelineDigest: String
     public var extracts: [String: Extract]
+    /// Outputs' states before the run (an append table's rowids), to take back an extract's rows when it starts over.
+    public var bases: [String: Value] = [:]
     /// Set once every output is complete and the run has begun publishing them.
     public var publishing: Value?
 
@@ -84,7 +89,9 @@ public struct SavedCheckpoint: Sendable {
                                       final: final, outputs: Dictionary(uniqueKeysWithValues: outputs.fields.map { ($0.key, $0.value) }))
         }
         let publishing = top["publishing"].flatMap { $0.isNull ? nil : $0 }
-        return SavedCheckpoint(runID: runID, runDate: runDate, pipelineDigest: digest, extracts: extracts, publishing: publishing)
+        var bases: [String: Value] = [:]
+        if case .object(let b)? = top["bases"] { for (k, v) in b.fields { bases[k] = v } }
+        return SavedCheckpoint(runID: runID, runDate: runDate, pipelineDigest: digest, extracts: extracts, bases: bases, publishing: publishing)
     }
 
     func write(directory: String) throws {
@@ -97,7 +104,9 @@ public struct SavedCheckpoint: Sendable {
                                    "final": .bool(e.final), "position": e.position, "outputs": .object(outputs)])
         }
         let top: Record = ["version": .integer(1), "run_id": .string(runID), "run_date": .string(runDate),
-                           "pipeline_sha256": .string(pipelineDigest), "extracts": .object(list), "publishing": publishing ?? .null]
+                           "pipeline_sha256": .string(pipelineDigest), "extracts": .object(list),
+                           "bases": .object(Record(OrderedDictionary(uniqueKeysWithValues: bases.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))),
+                           "publishing": publishing ?? .null]
         var bytes: [UInt8] = []
         JSONWriter.write(.object(top), into: &bytes)
         bytes.append(10)
@@ -127,7 +136,14 @@ public final class CheckpointCoordinator: Sendable {
     let outputs: [String: Set<String>]
     let directory: String
     private let saved: Mutex<SavedCheckpoint>
-    private let pending = Mutex<[String: (mark: CheckpointMark, states: [String: Value])]>([:])
+    private struct Key: Hashable {
+        var extract: String
+        var generation: Int
+        var seq: Int
+    }
+    /// Reports of marks not yet reported by every output. Each output reports its marks in order,
+    /// so a mark is complete no later than the next one.
+    private let pending = Mutex<[Key: [String: Value]]>([:])
     /// State directories that did not exist before this run (removed again if left empty).
     private let created: [String]
 
@@ -154,15 +170,18 @@ public final class CheckpointCoordinator: Sendable {
     /// An output has made everything before `mark` durable and can be brought back to `state`.
     func report(output: String, mark: CheckpointMark, state: Value) throws {
         let expected = outputs[mark.extract] ?? []
+        let key = Key(extract: mark.extract, generation: mark.generation, seq: mark.seq)
         let complete: [String: Value]? = pending.withLock { pending in
-            var entry = pending[mark.extract] ?? (mark, [:])
-            if entry.mark.seq != mark.seq || entry.mark.restart != mark.restart { entry = (mark, [:]) }
-            entry.states[output] = state
-            if Set(entry.states.keys).isSuperset(of: expected) {
-                pending[mark.extract] = nil
-                return entry.states
+            if mark.restart {
+                for stale in pending.keys where stale.extract == mark.extract && stale.generation < mark.generation { pending[stale] = nil }
             }
-            pending[mark.extract] = entry
+            var states = pending[key] ?? [:]
+            states[output] = state
+            if Set(states.keys).isSuperset(of: expected) {
+                pending[key] = nil
+                return states
+            }
+            pending[key] = states
             return nil
         }
         guard let complete else { return }
@@ -186,9 +205,21 @@ public final class CheckpointCoordinator: Sendable {
 
     /// Forgets the checkpoint (the run is published, or left nothing to continue).
     func remove() throws {
-        try SavedCheckpoint.remove(directory: directory)
+        try Self.remove(directory: directory)
         for dir in created where (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true {
             try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
+    /// Forgets the checkpoint, removing the default state directory (`.commerce-etl/state/NAME`) if that leaves it empty.
+    static func remove(directory: String) throws {
+        try SavedCheckpoint.remove(directory: directory)
+        var dir = URL(fileURLWithPath: directory)
+        guard dir.deletingLastPathComponent().path.hasSuffix("/.commerce-etl/state") else { return }
+        for _ in 0..<3 {
+            guard (try? FileManager.default.contentsOfDirectory(atPath: dir.path))?.isEmpty == true else { return }
+            try? FileManager.default.removeItem(atPath: dir.path)
+            dir = dir.deletingLastPathComponent()
         }
     }
 }
@@ -197,6 +228,8 @@ public final class CheckpointCoordinator: Sendable {
 public struct ResumePlan: Sendable {
     /// Per extract: the mark to continue from (nil: from the start).
     public var extracts: [String: SavedCheckpoint.Extract]
+    /// Outputs' states before the run.
+    public var bases: [String: Value] = [:]
 
     /// The saved state of one output of an extract, if the extract continues.
     func state(of output: String, extract: String) -> Value? { extracts[extract]?.outputs[output] }

@@ -172,9 +172,22 @@ public struct PipelineRunner: Sendable {
     private func run(context: RunContext, saved: SavedCheckpoint?, stateDir: String,
                      started: ContinuousClock.Instant, startedAt: Date) async throws -> RunReport {
         let runID = context.runID
-        let plan = resumePlan(saved, context: context)
+        var plan = resumePlan(saved, context: context)
+        // What the outputs held before the run began (kept from the interrupted run when continuing one).
+        if let saved {
+            plan.bases = saved.bases
+        } else {
+            for stage in pipeline.stages {
+                if case .load(_, let load) = stage.role, let base = try load.base(context) { plan.bases[stage.id] = base }
+            }
+        }
+        for (output, base) in plan.bases where plan.extracts[pipeline.root(of: output)] == nil {
+            // An extract that starts over takes back what the interrupted run committed for it.
+            if saved != nil, case .load(_, let load)? = pipeline.stage(output)?.role { load.discard(.object(["base": base]), run: context) }
+        }
         let checkpoints = CheckpointCoordinator(
-            checkpoint: SavedCheckpoint(runID: runID, runDate: context.runDate, pipelineDigest: pipeline.digest, extracts: plan.extracts),
+            checkpoint: SavedCheckpoint(runID: runID, runDate: context.runDate, pipelineDigest: pipeline.digest, extracts: plan.extracts,
+                                        bases: plan.bases),
             outputs: checkpointOutputs(), directory: stateDir)
         try checkpoints.save()
         var quarantineStates: [String: Value] = [:]
@@ -314,7 +327,7 @@ public struct PipelineRunner: Sendable {
         } catch {
             throw ETLError("the outputs were published, but the pipeline state could not be saved (the next run will export these records again): \(describe(error))")
         }
-        if let checkpoints { try? checkpoints.remove() } else { try? SavedCheckpoint.remove(directory: resolvedStateDirectory) }
+        if let checkpoints { try? checkpoints.remove() } else { try? CheckpointCoordinator.remove(directory: resolvedStateDirectory) }
         do {
             try await context.afterCommit.run()
         } catch {
@@ -412,7 +425,8 @@ public struct PipelineRunner: Sendable {
 
         case .load(let format, let load):
             guard let input else { throw ETLError("stage '\(stage.id)' has no input") }
-            let writer = try load.makeWriter(context, resume: stages.plan.state(of: stage.id, extract: root))
+            let resume = stages.plan.state(of: stage.id, extract: root) ?? stages.plan.bases[stage.id].map { Value.object(["base": $0]) }
+            let writer = try load.makeWriter(context, resume: resume)
             stages.writers.add(writer)
             var count = 0
             while let batch = try await input.receive() {

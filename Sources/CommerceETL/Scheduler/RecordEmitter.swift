@@ -18,6 +18,7 @@ public final class RecordEmitter: @unchecked Sendable {
     let checkpointEvery: Int
     private var seq: Int
     private var pagesSinceMark = 0
+    private var generation = 0
     private(set) var ended = false
 
     init(batchSize: Int, extract: String = "", checkpointEvery: Int = 50, resume: SavedCheckpoint.Extract? = nil,
@@ -67,14 +68,16 @@ public final class RecordEmitter: @unchecked Sendable {
         pages = 0
         count = 0
         pagesSinceMark = 0
-        try await send(Batch(records: [], mark: CheckpointMark(extract: extract, seq: 0, pages: 0, records: 0, position: .null, restart: true)))
+        generation += 1
+        try await send(Batch(records: [], mark: CheckpointMark(extract: extract, seq: 0, pages: 0, records: 0, position: .null,
+                                                               restart: true, generation: generation)))
     }
 
     private func mark(_ position: Value, final: Bool) async throws {
         try await flush()
         seq += 1
         pagesSinceMark = 0
-        try await send(Batch(records: [], mark: CheckpointMark(extract: extract, seq: seq, pages: pages, records: count, position: position, final: final)))
+        try await send(Batch(records: [], mark: CheckpointMark(extract: extract, seq: seq, pages: pages, records: count, position: position, final: final, generation: generation)))
     }
 
     public func flush() async throws {
