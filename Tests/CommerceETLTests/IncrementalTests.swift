@@ -93,6 +93,45 @@ import Testing
         await server.stop()
     }
 
+    @Test func acrossThreeRunsWithNewOrdersArrivingEachOrderIsExportedAndAcknowledgedOnce() async throws {
+        let server = try await DemoStoreServer.start(DemoStoreConfig(orders: 300, products: 10, seed: 53))
+        server.state.holdBackOrders(after: 170)
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func run() async throws -> [Int64] {
+            let name = UUID().uuidString
+            let yaml = """
+                version: 1
+                name: tracking-three-runs
+                connections: { store: { type: aurora-xml, url: "\(server.xmlURL)", token: t, concurrency: 3 } }
+                extract:
+                  orders: { connection: store, resource: orders, page_size: 25, tracking: { filter: unsent, acknowledge: true } }
+                load:
+                  sink: { input: orders, collect: { name: "\(name)" } }
+                """
+            let outcome = PipelineLoader.load(yaml: yaml, file: "t.yml", environment: [:], registry: connectorRegistry)
+            let pipeline = try #require(outcome.pipeline, "\(outcome.diagnostics)")
+            _ = try await PipelineRunner(pipeline: pipeline, log: quietLog(), workingDirectory: dir.path).run()
+            return Collected.shared.take(name).compactMap { if case .integer(let id)? = $0["OrderID"] { id } else { nil } }
+        }
+        let first = try await run()
+        #expect(first == (0..<170).map { 1_000_000 + Int64($0) })
+        server.state.placeOrders(upTo: 235)
+        server.state.changeOrder(index: 4)      // already sent: the unsent filter leaves it out
+        let second = try await run()
+        #expect(second == (170..<235).map { 1_000_000 + Int64($0) })
+        server.state.placeOrders(upTo: 300)
+        let third = try await run()
+        #expect(third == (235..<300).map { 1_000_000 + Int64($0) })
+
+        let all = first + second + third
+        #expect(all.count == 300 && Set(all).count == 300, "no order missed or exported twice")
+        let counts = server.state.sentCounts
+        #expect(counts.count == 300)
+        #expect(counts.values.allSatisfy { $0 == 1 }, "no order acknowledged twice")
+        await server.stop()
+    }
+
     @Test func ameriCommerceIncrementalOnUpdatedAt() async throws {
         let server = try await DemoStoreServer.start(DemoStoreConfig(orders: 10, products: 140, seed: 53))
         let dir = try Fixtures.workspace()

@@ -112,11 +112,13 @@ public struct SavedCheckpoint: Sendable {
         bytes.append(10)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = Self.path(in: directory)
-        try AtomicFile.write(bytes, to: path, temporary: path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        // One fixed temporary name: a process killed while writing leaves nothing that piles up.
+        try AtomicFile.write(bytes, to: path, temporary: path + ".tmp")
     }
 
     public static func remove(directory: String) throws {
         let path = path(in: directory)
+        try? FileManager.default.removeItem(atPath: path + ".tmp")
         if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
     }
 

@@ -69,7 +69,8 @@ public final class PipelineState: Sendable {
         JSONWriter.write(.object(["version": .integer(1), "stages": .object(stages)]), into: &bytes)
         bytes.append(10)
         let path = URL(fileURLWithPath: directory).appendingPathComponent("state.json").path
-        try AtomicFile.write(bytes, to: path, temporary: path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        // One fixed temporary name: a process killed while writing leaves nothing that piles up.
+        try AtomicFile.write(bytes, to: path, temporary: path + ".tmp")
     }
 
     /// Forgets one stage's bookmark, or all of them.
