@@ -61,6 +61,14 @@ private func diagnostics(_ yaml: String, environment: [String: String] = [:]) ->
         #expect(messages.contains { $0.hasPrefix("p.yml:11:5: error: 'extract.orders' is missing required key 'resource'") })
     }
 
+    @Test func checkpointEveryIsReadAndChecked() throws {
+        let every = examplePipeline.replacingOccurrences(of: "name: seed-examples\n", with: "name: seed-examples\ncheckpoint_every: 7\n")
+        #expect(try #require(PipelineLoader.load(yaml: every, file: "p.yml", environment: [:]).pipeline).checkpointEvery == 7)
+        #expect(try #require(PipelineLoader.load(yaml: examplePipeline, file: "p.yml", environment: [:]).pipeline).checkpointEvery == 50)
+        let zero = examplePipeline.replacingOccurrences(of: "name: seed-examples\n", with: "name: seed-examples\ncheckpoint_every: 0\n")
+        #expect(diagnostics(zero).contains("p.yml:3:19: error: 'checkpoint_every' must be between 1 and 1000000, found 0"))
+    }
+
     @Test func misspelledTopLevelKey() {
         let yaml = examplePipeline.replacingOccurrences(of: "transform:", with: "transfrom:")
         #expect(diagnostics(yaml).contains("p.yml:13:1: error: unknown key 'transfrom' in 'pipeline' (did you mean 'transform'?)"))
