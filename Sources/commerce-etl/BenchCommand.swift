@@ -33,6 +33,8 @@ struct BenchCommand: AsyncParsableCommand {
     var loadRows = 0
     @Option(help: "Loads to measure, comma separated: csv, ndjson_gz, sqlite.")
     var loads = "csv,ndjson_gz,sqlite"
+    @Option(help: "Pages between checkpoints in the end-to-end runs (the pipelines' default is 50).")
+    var checkpointEvery = 50
 
     func run() async throws {
         guard let latency = parseDuration(latency) else {
@@ -51,6 +53,7 @@ struct BenchCommand: AsyncParsableCommand {
         let yaml = """
             version: 1
             name: bench
+            checkpoint_every: \(checkpointEvery)
             connections:
               store: { type: aurora-xml, url: "\(server.xmlURL)", token: bench, concurrency: \(concurrency) }
             extract:
@@ -62,7 +65,7 @@ struct BenchCommand: AsyncParsableCommand {
         await server.stop()
         let count = report.stages.first { $0.id == "orders" }?.recordsOut ?? 0
         let pages = (count + pageSize - 1) / pageSize + 1   // and the empty page that ends it
-        print("end to end (demo store over loopback -> records -> NDJSON.gz), \(count) orders, \(pages) pages of \(pageSize), concurrency \(concurrency):")
+        print("end to end (demo store over loopback -> records -> NDJSON.gz), \(count) orders, \(pages) pages of \(pageSize), concurrency \(concurrency), a checkpoint every \(checkpointEvery) pages:")
         print("  \(String(format: "%.2f", seconds)) s, \(Int(Double(count) / seconds)) orders/s, peak RSS \(peakRSSMegabytes()) MB")
         if latency > .zero {
             let floor = Double(pages) * latency.doubleSeconds / Double(concurrency)
@@ -92,6 +95,7 @@ struct BenchCommand: AsyncParsableCommand {
         let yaml = """
             version: 1
             name: bench-json
+            checkpoint_every: \(checkpointEvery)
             connections:
               store: { type: americommerce, url: "\(server.americommerceURL)", token: bench, concurrency: \(jsonConcurrency) }
             extract:
@@ -103,7 +107,7 @@ struct BenchCommand: AsyncParsableCommand {
         await server.stop()
         let products = report.stages.first { $0.id == "products" }?.recordsOut ?? 0
         let pages = (products + count - 1) / count
-        print("end to end (demo store AmeriCommerce API over loopback -> records -> SQLite), \(products) products, \(pages) pages of \(count), concurrency \(jsonConcurrency):")
+        print("end to end (demo store AmeriCommerce API over loopback -> records -> SQLite), \(products) products, \(pages) pages of \(count), concurrency \(jsonConcurrency), a checkpoint every \(checkpointEvery) pages:")
         print("  \(String(format: "%.2f", seconds)) s, \(Int(Double(products) / seconds)) products/s, peak RSS \(peakRSSMegabytes()) MB")
         if latency > .zero {
             let floor = Double(pages) * latency.doubleSeconds / Double(jsonConcurrency)
