@@ -146,20 +146,10 @@ public final class CheckpointCoordinator: Sendable {
     /// Reports of marks not yet reported by every output. Each output reports its marks in order,
     /// so a mark is complete no later than the next one.
     private let pending = Mutex<[Key: [String: Value]]>([:])
-    /// State directories that did not exist before this run (removed again if left empty).
-    private let created: [String]
-
     init(checkpoint: SavedCheckpoint, outputs: [String: Set<String>], directory: String) {
         self.saved = Mutex(checkpoint)
         self.outputs = outputs
         self.directory = directory
-        var created: [String] = []
-        var dir = URL(fileURLWithPath: directory)
-        while created.count < 3, !FileManager.default.fileExists(atPath: dir.path) {
-            created.append(dir.path)
-            dir = dir.deletingLastPathComponent()
-        }
-        self.created = created
     }
 
     var current: SavedCheckpoint { saved.withLock { $0 } }
@@ -206,24 +196,7 @@ public final class CheckpointCoordinator: Sendable {
     }
 
     /// Forgets the checkpoint (the run is published, or left nothing to continue).
-    func remove() throws {
-        try Self.remove(directory: directory)
-        for dir in created where (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true {
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-    }
-
-    /// Forgets the checkpoint, removing the default state directory (`.commerce-etl/state/NAME`) if that leaves it empty.
-    static func remove(directory: String) throws {
-        try SavedCheckpoint.remove(directory: directory)
-        var dir = URL(fileURLWithPath: directory)
-        guard dir.deletingLastPathComponent().path.hasSuffix("/.commerce-etl/state") else { return }
-        for _ in 0..<3 {
-            guard (try? FileManager.default.contentsOfDirectory(atPath: dir.path))?.isEmpty == true else { return }
-            try? FileManager.default.removeItem(atPath: dir.path)
-            dir = dir.deletingLastPathComponent()
-        }
-    }
+    func remove() throws { try SavedCheckpoint.remove(directory: directory) }
 }
 
 /// How a run with checkpoints starts: fresh, or continuing an interrupted one.

@@ -65,6 +65,8 @@ public struct PipelineRunner: Sendable {
         let startedAt = Date()
         let base = AtomicFile.resolve(pipeline.baseDirectory ?? ".", in: workingDirectory)
         let stateDir = resolvedStateDirectory
+        let lock = try RunLock(directory: stateDir, pipeline: pipeline.name)
+        defer { lock.release() }
         let state = try PipelineState(directory: stateDir)
         let saved = try interruptedRun(stateDir)
         if resume, saved == nil { log.note("nothing to resume: no interrupted run of '\(pipeline.name)' in \(stateDir); starting a new run") }
@@ -102,6 +104,9 @@ public struct PipelineRunner: Sendable {
     /// and forgets its checkpoint. Returns its summary, or nil when there was none.
     public func discardInterruptedRun() throws -> String? {
         let stateDir = resolvedStateDirectory
+        guard FileManager.default.fileExists(atPath: SavedCheckpoint.path(in: stateDir)) else { return nil }
+        let lock = try RunLock(directory: stateDir, pipeline: pipeline.name)
+        defer { lock.release() }
         guard let saved = try SavedCheckpoint.load(directory: stateDir) else { return nil }
         let context = RunContext(runID: saved.runID, pipelineName: pipeline.name, workingDirectory: workingDirectory, logger: log,
                                  outputBase: AtomicFile.resolve(pipeline.baseDirectory ?? ".", in: workingDirectory), runDate: saved.runDate)
@@ -277,8 +282,7 @@ public struct PipelineRunner: Sendable {
             for action in commits.dropFirst(committed + 1) { action.rollback() }
             throw ETLError("could not commit \(commits[committed].target)\(committed > 0 ? " (\(committed) database(s) were committed)" : ""): \(describe(error)); run again to finish publishing")
         }
-        return try await publish(publishing, databases: commits.map(\.target), context: context, checkpoints: checkpoints,
-                                 started: started, startedAt: startedAt)
+        return try await publish(publishing, databases: commits.map(\.target), context: context, started: started, startedAt: startedAt)
     }
 
     /// The run stopped: with checkpoints saved, its outputs are kept for a resumed run; without, removed.
@@ -296,7 +300,7 @@ public struct PipelineRunner: Sendable {
     }
 
     /// Renames the files into place and records the run (manifest, bookmarks), then forgets the checkpoint.
-    private func publish(_ publishing: Publishing, databases: [String], context: RunContext, checkpoints: CheckpointCoordinator?,
+    private func publish(_ publishing: Publishing, databases: [String], context: RunContext,
                          started: ContinuousClock.Instant, startedAt: Date) async throws -> RunReport {
         var published = databases
         do {
@@ -327,7 +331,7 @@ public struct PipelineRunner: Sendable {
         } catch {
             throw ETLError("the outputs were published, but the pipeline state could not be saved (the next run will export these records again): \(describe(error))")
         }
-        if let checkpoints { try? checkpoints.remove() } else { try? CheckpointCoordinator.remove(directory: resolvedStateDirectory) }
+        try? SavedCheckpoint.remove(directory: resolvedStateDirectory)
         do {
             try await context.afterCommit.run()
         } catch {
@@ -361,7 +365,7 @@ public struct PipelineRunner: Sendable {
         if publishing.acknowledgements {
             log.warning("the interrupted run had exported orders to acknowledge as sent; they stay unsent and are exported again by the next run")
         }
-        return try await publish(publishing, databases: databases, context: context, checkpoints: nil, started: started, startedAt: startedAt)
+        return try await publish(publishing, databases: databases, context: context, started: started, startedAt: startedAt)
     }
 
     /// What one stage task needs besides its channels.
