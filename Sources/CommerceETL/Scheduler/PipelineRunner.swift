@@ -387,14 +387,14 @@ public struct PipelineRunner: Sendable {
             let resume = stages.plan.extracts[stage.id]
             let emitter = RecordEmitter(batchSize: batchSize, extract: stage.id, checkpointEvery: pipeline.checkpointEvery,
                                         resume: resume) { batch in try await fanOut.send(batch) }
-            let before = emitter.count
             if resume?.final != true || extractor.resumable {
                 try await extractor.run(emitter, context: context)
             }
             try await emitter.flush()
             if resume?.final != true { try await emitter.end(resume?.position ?? .object(["done": .bool(true)])) }
             fanOut.finish()
-            return StageStats(id: stage.id, kind: stage.kind, recordsIn: 0, recordsOut: emitter.count - before, pages: emitter.pages)
+            // Counts include what an interrupted run this one continues had read.
+            return StageStats(id: stage.id, kind: stage.kind, recordsIn: 0, recordsOut: emitter.count, pages: emitter.pages)
 
         case .transform(let configured, let workers):
             guard let input else { throw ETLError("stage '\(stage.id)' has no input") }
@@ -432,12 +432,8 @@ public struct PipelineRunner: Sendable {
             let resume = stages.plan.state(of: stage.id, extract: root) ?? stages.plan.bases[stage.id].map { Value.object(["base": $0]) }
             let writer = try load.makeWriter(context, resume: resume)
             stages.writers.add(writer)
-            var count = 0
             while let batch = try await input.receive() {
-                if !batch.records.isEmpty {
-                    try writer.write(batch.records)
-                    count += batch.records.count
-                }
+                if !batch.records.isEmpty { try writer.write(batch.records) }
                 if let mark = batch.mark {
                     if mark.restart { try writer.restart() }
                     try stages.checkpoints.report(output: stage.id, mark: mark, state: try writer.checkpoint(final: mark.final))
@@ -445,7 +441,8 @@ public struct PipelineRunner: Sendable {
             }
             let result = try writer.finish()
             stages.results.add(result)
-            return StageStats(id: stage.id, kind: stage.kind, recordsIn: count, recordsOut: result.rows,
+            // Rows include what an interrupted run this one continues had written.
+            return StageStats(id: stage.id, kind: stage.kind, recordsIn: result.rows, recordsOut: result.rows,
                               rows: result.rows, bytes: result.staged.isEmpty ? nil : result.bytes, target: load.target,
                               format: format, files: result.staged.map(\.final) + (result.commit.map { [$0.target] } ?? []))
         }
