@@ -18,9 +18,11 @@ import Testing
         connections:
           aurora: { type: aurora-xml, url: "\(xml)", token: t, concurrency: 3, retries: 6 }
           store: { type: americommerce, url: "\(americommerce)", token: t, concurrency: 2, retries: 6 }
+          rest: { type: aurora-rest, url: "\(americommerce)", client_id: c, client_secret: s, concurrency: 2, retries: 6 }
         extract:
           orders: { connection: aurora, resource: orders, detail_level: Full, page_size: 20 }
           products: { connection: store, resource: products, count: 15 }
+          customers: { connection: rest, resource: orders, page_size: 25 }
         transform:
           lines:
             input: orders
@@ -33,6 +35,7 @@ import Testing
           orders_db: { input: orders, sqlite: { path: out/store.sqlite, table: orders, child_tables: true } }
           lines_db: { input: lines, sqlite: { path: out/store.sqlite, table: lines, mode: append } }
           products_db: { input: products, sqlite: { path: out/store.sqlite, table: products, mode: upsert, key: [id] } }
+          rest_orders: { input: customers, ndjson_gz: { path: out/rest-orders.ndjson.gz } }
         """
     }
 

@@ -168,12 +168,17 @@ struct AuroraRESTExtractor: Extractor {
     var pageSize: Int
     var query: [(String, String)]
 
+    var resumable: Bool { true }
+
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         var base = connection.url
         if EmbeddedStores.isDemo(base) { base = try await context.embeddedStores.store(for: base).auroraRESTURL }
+        let resume = output.resumePosition
+        guard resume?["done"]?.bool != true else { return }
         try await HTTPConnectionSettings.withClient(timeout: connection.timeout) { client in
-            try await fetchAll(base: base, client: client, output: output, log: context.logger)
+            try await fetchAll(base: base, client: client, output: output, resume: resume, log: context.logger)
         }
+        try await output.end(.object(["done": .bool(true)]))
     }
 
     private struct Page: Sendable {
@@ -182,7 +187,7 @@ struct AuroraRESTExtractor: Extractor {
         var next: String?
     }
 
-    private func fetchAll(base: String, client: HTTPClient, output: RecordEmitter, log: RunLog) async throws {
+    private func fetchAll(base: String, client: HTTPClient, output: RecordEmitter, resume: Value?, log: RunLog) async throws {
         let exchange = HTTPExchange(client: client, timeout: connection.timeout)
         let limiter = connection.rateLimit.map { RateLimiter(perSecond: $0) }
         let tokens = AccessTokens(exchange: exchange, connection: connection, base: base, limiter: limiter)
@@ -230,27 +235,38 @@ struct AuroraRESTExtractor: Extractor {
             makeURL(base, "/v2/\(resource)", [("page", String(page)), ("pageSize", String(pageSize))] + query)
         }
 
-        let first = try await fetch(pageURL(1), "page 1")
-        output.countPage()
-        for record in first.records { try await output.emit(record) }
-        if let total = first.totalItems {
-            let pages = (total + pageSize - 1) / pageSize
-            try await PagedFetch.run(first: 2, last: pages, concurrency: connection.concurrency, fetch: { page in
+        // Pages by number when the total is known (a checkpoint keeps the next number), else by `next` links.
+        var start = 2, pages: Int? = nil, next: String? = nil
+        if let saved = resume?["page"]?.int {
+            start = saved
+            pages = resume?["pages"]?.int
+            next = resume?["next"]?.string
+        } else {
+            let first = try await fetch(pageURL(1), "page 1")
+            for record in first.records { try await output.emit(record) }
+            pages = first.totalItems.map { ($0 + pageSize - 1) / pageSize }
+            next = first.records.isEmpty ? nil : first.next
+            try await output.pageDone(.object(["page": .integer(2), "pages": pages.map { .integer(Int64($0)) } ?? .null,
+                                               "next": next.map { .string($0) } ?? .null]))
+        }
+        if let pages {
+            var number = start
+            try await PagedFetch.run(first: start, last: pages, concurrency: connection.concurrency, fetch: { page in
                 try await fetch(pageURL(page), "page \(page)").records
             }, emit: { records in
-                output.countPage()
                 for record in records { try await output.emit(record) }
+                number += 1
+                try await output.pageDone(.object(["page": .integer(Int64(number)), "pages": .integer(Int64(pages))]))
             })
         } else {
-            var next = first.next
-            var number = 2
+            var number = start
             while let link = next {
                 let url = link.hasPrefix("http") ? link : makeURL(base, link, [])
                 let page = try await fetch(url, "page \(number)")
-                output.countPage()
                 for record in page.records { try await output.emit(record) }
                 next = page.records.isEmpty ? nil : page.next
                 number += 1
+                try await output.pageDone(.object(["page": .integer(Int64(number)), "next": next.map { .string($0) } ?? .null]))
             }
         }
     }
