@@ -72,7 +72,7 @@ struct Run: AsyncParsableCommand {
         } catch let stopped as RunStopped {
             let interrupted = stopped.underlying is CancellationError
             printError(interrupted ? "interrupted" : "error: \(stopped)")
-            printError("the run stopped; its \(stopped.saved) are kept: run the same command again to continue it, or discard it with 'commerce-etl state reset \(file)'")
+            printError("the run stopped; what it wrote up to its last checkpoint is kept (\(stopped.saved)): run the same command again to continue it, or discard it with 'commerce-etl state reset \(file)'")
             throw ExitCode(interrupted ? ExitStatus.interrupted : ExitStatus.failed)
         } catch {
             printError("error: \(error)")
