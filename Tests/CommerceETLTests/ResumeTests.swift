@@ -3,6 +3,7 @@
 // compared with an uninterrupted run's: files byte for byte, SQLite tables row for row.
 import CSQLite
 import Foundation
+import Synchronization
 import Testing
 @testable import CommerceETL
 @testable import DemoStore
@@ -280,4 +281,84 @@ import Testing
         #expect(try runCLI(["run", "p.yml"], in: dir).status == 0)
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent(".commerce-etl").path))
     }
+
+    @Test func aRunStoppedWhilePublishingIsFinishedByTheNextWithoutReadingAgain() async throws {
+        var registry = StageRegistry.standard
+        registry.loads.append(("flaky_commit", FlakyCommitLoad.parse))
+        func pipeline(_ name: String) throws -> Pipeline {
+            let yaml = """
+                version: 1
+                name: publish-test
+                connections: { recorded: { type: files, dialect: aurora-xml, paths: [samples/aurora-xml/order-get-*.xml] } }
+                extract: { orders: { connection: recorded, resource: orders } }
+                load:
+                  orders_csv: { input: orders, csv: { path: out/orders.csv } }
+                  orders_db: { input: orders, sqlite: { path: out/orders.sqlite, table: orders, child_tables: true } }
+                  flaky: { input: orders, flaky_commit: { name: \(name) } }
+                """
+            let outcome = PipelineLoader.load(yaml: yaml, file: "p.yml", environment: [:], registry: registry)
+            return try #require(outcome.pipeline, "\(outcome.diagnostics)")
+        }
+        let reference = try Fixtures.workspace(), dir = try Fixtures.workspace()
+        defer { for d in [reference, dir] { try? FileManager.default.removeItem(at: d) } }
+        let expected = try await PipelineRunner(pipeline: try pipeline("never"), log: quietLog(), workingDirectory: reference.path).run()
+
+        FlakyCommitLoad.failures.withLock { $0.insert("once") }
+        await #expect(throws: RunStopped.self) {
+            try await PipelineRunner(pipeline: try pipeline("once"), log: quietLog(), workingDirectory: dir.path).run()
+        }
+        let stateDir = dir.appendingPathComponent(".commerce-etl/state/publish-test").path
+        #expect(try SavedCheckpoint.load(directory: stateDir)?.publishing != nil)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out/orders.csv").path))
+
+        let report = try await PipelineRunner(pipeline: try pipeline("once"), log: quietLog(), workingDirectory: dir.path).run()
+        // The summary and manifest still count the whole run.
+        #expect(report.stages.first { $0.id == "orders_csv" }?.rows == expected.stages.first { $0.id == "orders_csv" }?.rows)
+        #expect(report.manifest != nil)
+        #expect(try Data(contentsOf: dir.appendingPathComponent("out/orders.csv")) == Data(contentsOf: reference.appendingPathComponent("out/orders.csv")))
+        for table in ["orders", "orders__items"] {
+            let a = try sqliteRows(reference.appendingPathComponent("out/orders.sqlite").path, "SELECT rowid, * FROM \(table) ORDER BY rowid")
+            let b = try sqliteRows(dir.appendingPathComponent("out/orders.sqlite").path, "SELECT rowid, * FROM \(table) ORDER BY rowid")
+            #expect(!a.isEmpty && a == b, "table \(table)")
+        }
+        #expect(try sqliteRows(dir.appendingPathComponent("out/orders.sqlite").path, "SELECT name FROM sqlite_master WHERE name LIKE '_cetl_new_%'").isEmpty)
+        #expect(try SavedCheckpoint.load(directory: stateDir) == nil)
+        #expect(Fixtures.files(in: dir.appendingPathComponent("out")).allSatisfy { !$0.hasPrefix(".") })
+    }
+}
+
+/// A load whose commit fails once for a given name (a database that cannot commit while publishing).
+struct FlakyCommitLoad: LoadFormat {
+    static let failures = Mutex<Set<String>>([])
+    var name: String
+    var target: String { "flaky \(name)" }
+    static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
+        guard let c = value.map(), let name = c.string("name", required: true) else { return nil }
+        return FlakyCommitLoad(name: name)
+    }
+    func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
+        // It stands for a database beside the pipeline's own (the manifest hashes the file a commit names).
+        FlakyCommitWriter(name: name, file: run.workingDirectory + "/out/orders.sqlite")
+    }
+}
+
+final class FlakyCommitWriter: LoadWriter {
+    let name: String
+    let file: String
+    init(name: String, file: String) {
+        self.name = name
+        self.file = file
+    }
+    func write(_ records: [Record]) throws {}
+    func finish() throws -> LoadResult {
+        let name = name
+        return LoadResult(staged: [], rows: 0, bytes: 0, commit: CommitAction(target: file, commit: {
+            if FlakyCommitLoad.failures.withLock({ $0.remove(name) != nil }) { throw ETLError("disk full (simulated)") }
+        }, rollback: {}))
+    }
+    func abort() {}
+    // Nothing written: nothing to make durable or to continue.
+    func checkpoint(final: Bool) throws -> Value { .null }
+    func restart() throws {}
+    func suspend() {}
 }

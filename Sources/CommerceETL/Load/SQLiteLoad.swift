@@ -200,7 +200,7 @@ final class SharedDatabase: @unchecked Sendable {
         lock.withLock {
             finished += 1
             guard finished == writers else { return nil }
-            return CommitAction(target: path, commit: { try self.commit() }, rollback: { self.rollback() })
+            return CommitAction(target: path, commit: { try self.commit() }, rollback: { self.rollback(keepFile: true) })
         }
     }
 

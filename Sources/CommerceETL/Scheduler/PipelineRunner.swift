@@ -279,8 +279,10 @@ public struct PipelineRunner: Sendable {
                 committed += 1
             }
         } catch {
+            // Every row is committed at the final marks; what is left (swapping rebuilt tables in) is redone by the next run.
             for action in commits.dropFirst(committed + 1) { action.rollback() }
-            throw ETLError("could not commit \(commits[committed].target)\(committed > 0 ? " (\(committed) database(s) were committed)" : ""): \(describe(error)); run again to finish publishing")
+            throw RunStopped(underlying: ETLError("could not commit \(commits[committed].target)\(committed > 0 ? " (\(committed) database(s) were committed)" : ""): \(describe(error))"),
+                             saved: checkpoints.current.summary)
         }
         return try await publish(publishing, databases: commits.map(\.target), context: context, started: started, startedAt: startedAt)
     }
@@ -315,7 +317,8 @@ public struct PipelineRunner: Sendable {
             }
             for stale in publishing.obsolete { try? FileManager.default.removeItem(atPath: stale) }
         } catch {
-            throw ETLError("could not publish outputs (\(published.count - databases.count) of \(publishing.files.count) were published): \(describe(error)); run again to finish publishing")
+            throw RunStopped(underlying: ETLError("could not publish outputs (\(published.count - databases.count) of \(publishing.files.count) were published): \(describe(error))"),
+                             saved: "unfinished run \(context.runID) (publishing)")
         }
         var report = RunReport(runID: context.runID, stages: publishing.stages, warnings: log.warnings,
                                seconds: (ContinuousClock.now - started).seconds, published: published)
