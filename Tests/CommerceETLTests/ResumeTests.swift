@@ -303,7 +303,7 @@ import Testing
         defer { for d in [reference, dir] { try? FileManager.default.removeItem(at: d) } }
         let expected = try await PipelineRunner(pipeline: try pipeline("never"), log: quietLog(), workingDirectory: reference.path).run()
 
-        FlakyCommitLoad.failures.withLock { $0.insert("once") }
+        FlakyCommitLoad.failures.withLock { _ = $0.insert("once") }
         await #expect(throws: RunStopped.self) {
             try await PipelineRunner(pipeline: try pipeline("once"), log: quietLog(), workingDirectory: dir.path).run()
         }

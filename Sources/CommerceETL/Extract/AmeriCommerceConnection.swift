@@ -70,12 +70,6 @@ struct AmeriCommerceExtractor: Extractor {
 
     var resumable: Bool { true }
 
-    private struct Page: Sendable {
-        var records: [Record]
-        var total: Int?
-        var next: String?
-    }
-
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         var base = connection.url
         if EmbeddedStores.isDemo(base) { base = try await context.embeddedStores.store(for: base).americommerceURL }
@@ -105,7 +99,7 @@ struct AmeriCommerceExtractor: Extractor {
         let headers = [("Accept", "application/json"), ("X-AC-Auth-Token", connection.token)]
         let resource = resource, count = count, query = query
         /// nil: a 404 past the first page, which is the end.
-        @Sendable func fetch(_ url: String, _ number: Int) async throws -> Page? {
+        @Sendable func fetch(_ url: String, _ number: Int) async throws -> JSONPage? {
             try await policy.run("page \(number)", log: log) {
                 let answer = try await exchange.send(.GET, url, headers: headers, limiter: limiter)
                 if answer.status == 404, number > 1 { return nil }
@@ -123,45 +117,19 @@ struct AmeriCommerceExtractor: Extractor {
                     if case .object(let r) = item { return r }
                     return ["value": item]
                 }
-                return Page(records: records, total: total, next: next)
+                return JSONPage(records: records, total: total, next: next)
             }
         }
         @Sendable func pageURL(_ page: Int) -> String {
             makeURL(base, "/api/v1/\(resource)", [("page", String(page)), ("count", String(count))] + query)
         }
 
-        // Pages by number when the total is known (a checkpoint keeps the next number), else by next_page links.
-        var start = 2, pages: Int? = nil, next: String? = nil
-        if let saved = resume?["page"]?.int {
-            start = saved
-            pages = resume?["pages"]?.int
-            next = resume?["next"]?.string
-        } else {
-            guard let first = try await fetch(pageURL(1), 1) else { return }
-            for record in first.records { try await output.emit(record) }
-            pages = first.total.map { ($0 + count - 1) / count }
-            next = first.records.isEmpty ? nil : first.next
-            try await output.pageDone(output.position(["page": .integer(2), "pages": pages.map { .integer(Int64($0)) } ?? .null,
-                                                       "next": next.map { .string($0) } ?? .null]))
-        }
-        if let pages {
-            var number = start
-            try await PagedFetch.run(first: start, last: pages, concurrency: connection.concurrency, fetch: { page in
-                try await fetch(pageURL(page), page)?.records ?? []
-            }, emit: { records in
-                for record in records { try await output.emit(record) }
-                number += 1
-                try await output.pageDone(output.position(["page": .integer(Int64(number)), "pages": .integer(Int64(pages))]))
-            })
-        } else {
-            var number = start
-            while let link = next, let page = try await fetch(link, number) {
-                for record in page.records { try await output.emit(record) }
-                next = page.records.isEmpty ? nil : page.next
-                number += 1
-                try await output.pageDone(output.position(["page": .integer(Int64(number)), "next": next.map { .string($0) } ?? .null]))
-            }
-        }
+        try await PagedFetch.json(resume: resume, pageSize: count, concurrency: connection.concurrency,
+                                  first: { try await fetch(pageURL(1), 1) },
+                                  number: { page in try await fetch(pageURL(page), page)?.records ?? [] },
+                                  link: { url, page in try await fetch(url, page) },
+                                  emit: { records in for record in records { try await output.emit(record) } },
+                                  pageDone: { fields in try await output.pageDone(output.position(fields)) })
     }
 
     /// `HTTP 400 Bad Request from URL: details` from the documented error body.

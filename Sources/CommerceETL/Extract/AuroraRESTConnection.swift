@@ -181,12 +181,6 @@ struct AuroraRESTExtractor: Extractor {
         try await output.end(.object(["done": .bool(true)]))
     }
 
-    private struct Page: Sendable {
-        var records: [Record]
-        var totalItems: Int?
-        var next: String?
-    }
-
     private func fetchAll(base: String, client: HTTPClient, output: RecordEmitter, resume: Value?, log: RunLog) async throws {
         let exchange = HTTPExchange(client: client, timeout: connection.timeout)
         let limiter = connection.rateLimit.map { RateLimiter(perSecond: $0) }
@@ -194,7 +188,7 @@ struct AuroraRESTExtractor: Extractor {
         let policy = RetryPolicy(retries: connection.retries)
         let notices = NoticeLog(log: log)
         let resource = resource, query = query, pageSize = pageSize
-        @Sendable func fetch(_ url: String, _ what: String) async throws -> Page {
+        @Sendable func fetch(_ url: String, _ what: String) async throws -> JSONPage {
             try await policy.run(what, log: log) {
                 var token = try await tokens.token()
                 var answer = try await exchange.send(.GET, url, headers: [("Accept", "application/json"), ("Authorization", "Bearer \(token)")], limiter: limiter)
@@ -228,47 +222,19 @@ struct AuroraRESTExtractor: Extractor {
                     if case .integer(let n)? = paging["totalItems"] { total = Int(n) }
                     if case .string(let link)? = paging["next"] { next = link }
                 }
-                return Page(records: records, totalItems: total, next: next)
+                return JSONPage(records: records, total: total, next: next)
             }
         }
         @Sendable func pageURL(_ page: Int) -> String {
             makeURL(base, "/v2/\(resource)", [("page", String(page)), ("pageSize", String(pageSize))] + query)
         }
 
-        // Pages by number when the total is known (a checkpoint keeps the next number), else by `next` links.
-        var start = 2, pages: Int? = nil, next: String? = nil
-        if let saved = resume?["page"]?.int {
-            start = saved
-            pages = resume?["pages"]?.int
-            next = resume?["next"]?.string
-        } else {
-            let first = try await fetch(pageURL(1), "page 1")
-            for record in first.records { try await output.emit(record) }
-            pages = first.totalItems.map { ($0 + pageSize - 1) / pageSize }
-            next = first.records.isEmpty ? nil : first.next
-            try await output.pageDone(.object(["page": .integer(2), "pages": pages.map { .integer(Int64($0)) } ?? .null,
-                                               "next": next.map { .string($0) } ?? .null]))
-        }
-        if let pages {
-            var number = start
-            try await PagedFetch.run(first: start, last: pages, concurrency: connection.concurrency, fetch: { page in
-                try await fetch(pageURL(page), "page \(page)").records
-            }, emit: { records in
-                for record in records { try await output.emit(record) }
-                number += 1
-                try await output.pageDone(.object(["page": .integer(Int64(number)), "pages": .integer(Int64(pages))]))
-            })
-        } else {
-            var number = start
-            while let link = next {
-                let url = link.hasPrefix("http") ? link : makeURL(base, link, [])
-                let page = try await fetch(url, "page \(number)")
-                for record in page.records { try await output.emit(record) }
-                next = page.records.isEmpty ? nil : page.next
-                number += 1
-                try await output.pageDone(.object(["page": .integer(Int64(number)), "next": next.map { .string($0) } ?? .null]))
-            }
-        }
+        try await PagedFetch.json(resume: resume, pageSize: pageSize, concurrency: connection.concurrency,
+                                  first: { try await fetch(pageURL(1), "page 1") },
+                                  number: { page in try await fetch(pageURL(page), "page \(page)").records },
+                                  link: { link, page in try await fetch(link.hasPrefix("http") ? link : makeURL(base, link, []), "page \(page)") },
+                                  emit: { records in for record in records { try await output.emit(record) } },
+                                  pageDone: { fields in try await output.pageDone(.object(fields)) })
     }
 
     /// `Validation Error (400): incorrect: This field was not expected.` from a problem body.

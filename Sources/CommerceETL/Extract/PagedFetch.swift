@@ -47,6 +47,53 @@ enum PagedFetch {
     }
 }
 
+/// One page of a JSON API: its records, the total the API reports, and its next-page link.
+struct JSONPage: Sendable {
+    var records: [Record]
+    var total: Int?
+    var next: String?
+}
+
+extension PagedFetch {
+    /// The JSON connectors' walk: page 1, then pages by number (concurrently) when it reports a
+    /// total, else by next links; continues from a checkpoint position `{page, pages, next}`.
+    /// `pageDone` gets each finished page's position fields.
+    static func json(resume: Value?, pageSize: Int, concurrency: Int,
+                     first: () async throws -> JSONPage?,
+                     number: @escaping @Sendable (Int) async throws -> [Record],
+                     link: (String, Int) async throws -> JSONPage?,
+                     emit: ([Record]) async throws -> Void,
+                     pageDone: (Record) async throws -> Void) async throws {
+        var start = 2, pages: Int? = nil, next: String? = nil
+        if let saved = resume?["page"]?.int {
+            start = saved
+            pages = resume?["pages"]?.int
+            next = resume?["next"]?.string
+        } else {
+            guard let page = try await first() else { return }
+            try await emit(page.records)
+            pages = page.total.map { ($0 + pageSize - 1) / pageSize }
+            next = page.records.isEmpty ? nil : page.next
+            try await pageDone(["page": .integer(2), "pages": pages.map { .integer(Int64($0)) } ?? .null, "next": next.map { .string($0) } ?? .null])
+        }
+        var current = start
+        if let pages {
+            try await run(first: start, last: pages, concurrency: concurrency, fetch: number, emit: { records in
+                try await emit(records)
+                current += 1
+                try await pageDone(["page": .integer(Int64(current)), "pages": .integer(Int64(pages))])
+            })
+        } else {
+            while let url = next, let page = try await link(url, current) {
+                try await emit(page.records)
+                next = page.records.isEmpty ? nil : page.next
+                current += 1
+                try await pageDone(["page": .integer(Int64(current)), "next": next.map { .string($0) } ?? .null])
+            }
+        }
+    }
+}
+
 /// One HTTP exchange for the JSON connectors, with failures classified for `RetryPolicy`.
 struct HTTPExchange: Sendable {
     var client: HTTPClient

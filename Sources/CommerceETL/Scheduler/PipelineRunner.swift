@@ -538,7 +538,7 @@ struct TransformSink: Sendable {
     let fanOut: FanOut
     let record: @Sendable (StepOutput) throws -> Void
 
-    init(fanOut: FanOut, record: @escaping @Sendable (StepOutput) throws -> Void = { _ in }) {
+    init(fanOut: FanOut, record: @escaping @Sendable (StepOutput) throws -> Void) {
         self.fanOut = fanOut
         self.record = record
     }
