@@ -10,16 +10,64 @@ enum ExitStatus {
     static let failed: Int32 = 1
     static let invalid: Int32 = 2
     static let interrupted: Int32 = 130
+    static let terminated: Int32 = 143
 }
 
+/// SIGINT and SIGTERM, caught so that a run can stop cleanly; remembers which came first.
+final class StopSignals: @unchecked Sendable {
+    enum Kind {
+        case interrupt, terminate
+        var name: String { self == .interrupt ? "interrupted" : "terminated (SIGTERM)" }
+        var exitCode: Int32 { self == .interrupt ? ExitStatus.interrupted : ExitStatus.terminated }
+    }
+
+    private let sources: [DispatchSourceSignal]
+    private let lock = NSLock()
+    private var first: Kind? = nil
+
+    init(_ stop: @escaping @Sendable () -> Void) {
+        var sources: [DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            sources.append(source)
+        }
+        self.sources = sources
+        for (source, kind) in zip(sources, [Kind.interrupt, Kind.terminate]) {
+            source.setEventHandler { [weak self] in
+                self?.note(kind)
+                stop()
+            }
+            source.resume()
+        }
+    }
+
+    private func note(_ kind: Kind) {
+        lock.lock()
+        if first == nil { first = kind }
+        lock.unlock()
+    }
+
+    /// The signal that stopped the run (a cancellation with none is taken as Ctrl-C).
+    var received: Kind {
+        lock.lock()
+        defer { lock.unlock() }
+        return first ?? .interrupt
+    }
+
+    func cancel() { sources.forEach { $0.cancel() } }
+}
+
+/// Every message goes through here, with the run's secrets taken out.
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    FileHandle.standardError.write(Data((Secrets.redact(text) + "\n").utf8))
 }
 
 /// Loads and validates pipeline files, printing every diagnostic; nil if any had errors.
 func loadPipeline(_ file: String) -> Pipeline? {
     let outcome = PipelineLoader.load(file: file)
     for diagnostic in outcome.diagnostics { printError(diagnostic.description) }
+    if outcome.omitted > 0 { printError("\(file): \(outcome.omitted) more problem(s) not shown") }
     return outcome.hasErrors ? nil : outcome.pipeline
 }
 
@@ -55,25 +103,23 @@ struct Run: AsyncParsableCommand {
         let runner = PipelineRunner(pipeline: pipeline, log: RunLog(logger: logger), storeLauncher: DemoStoreLauncher(),
                                     stateDirectory: stateDir, resume: resume)
 
-        // Ctrl-C cancels the run (which removes its temporary files) instead of killing the process.
-        signal(SIGINT, SIG_IGN)
-        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        // Ctrl-C, and the SIGTERM that cron, systemd and Kubernetes send, cancel the run (which
+        // removes its temporary files, or keeps its checkpoint) instead of killing the process.
         let task = Task { try await runner.run() }
-        interrupt.setEventHandler { task.cancel() }
-        interrupt.resume()
-        defer { interrupt.cancel() }
+        let signals = StopSignals { task.cancel() }
+        defer { signals.cancel() }
 
         do {
             let report = try await task.value
             print(Summary.render(report))
         } catch is CancellationError {
-            printError("interrupted: no output was changed")
-            throw ExitCode(ExitStatus.interrupted)
+            printError("\(signals.received.name): no output was changed")
+            throw ExitCode(signals.received.exitCode)
         } catch let stopped as RunStopped {
             let interrupted = stopped.underlying is CancellationError
-            printError(interrupted ? "interrupted" : "error: \(stopped)")
+            printError(interrupted ? signals.received.name : "error: \(stopped)")
             printError("the run stopped; what it wrote up to its last checkpoint is kept (\(stopped.saved)): run the same command again to continue it, or discard it with 'commerce-etl state reset \(file)'")
-            throw ExitCode(interrupted ? ExitStatus.interrupted : ExitStatus.failed)
+            throw ExitCode(interrupted ? signals.received.exitCode : ExitStatus.failed)
         } catch {
             printError("error: \(error)")
             printError("the run failed; no output was changed")
@@ -194,8 +240,12 @@ struct DemoStoreCommand: AsyncParsableCommand {
     var token: String?
 
     func run() async throws {
+        guard (0...65_535).contains(port) else {
+            printError("error: --port must be from 0 to 65535, found \(port)")
+            throw ExitCode(ExitStatus.invalid)
+        }
         guard let latency = parseDuration(latency) else {
-            printError("error: --latency must look like 50ms or 2s, found '\(latency)'")
+            printError("error: --latency must look like 50ms or 2s (at most an hour), found '\(latency)'")
             throw ExitCode(ExitStatus.invalid)
         }
         let plan: FaultPlan
@@ -223,11 +273,19 @@ struct DemoStoreCommand: AsyncParsableCommand {
     }
 }
 
-/// `50ms`, `2s`, `1.5s`.
+/// `50ms`, `2s`, `1.5s`; at most an hour.
 func parseDuration(_ text: String) -> Duration? {
-    if text.hasSuffix("ms"), let n = Double(text.dropLast(2)), n >= 0 { return .milliseconds(Int64(n)) }
-    if text.hasSuffix("s"), let n = Double(text.dropLast(1)), n >= 0 { return .milliseconds(Int64(n * 1000)) }
-    return nil
+    var milliseconds: Double
+    if text.hasSuffix("ms"), let n = Double(text.dropLast(2)) {
+        milliseconds = n
+    } else if text.hasSuffix("s"), let n = Double(text.dropLast(1)) {
+        milliseconds = n * 1000
+    } else {
+        return nil
+    }
+    guard milliseconds.isFinite, milliseconds >= 0, milliseconds <= 3_600_000 else { return nil }
+    milliseconds.round()
+    return .milliseconds(Int64(milliseconds))
 }
 
 // Bad usage exits 2, as invalid pipelines do, rather than ArgumentParser's 64.

@@ -170,16 +170,22 @@ import Testing
         #expect(try runCLI(["run", "missing.yml"], in: dir).stderr == "missing.yml:1:1: error: cannot read the pipeline file: No such file or directory\n")
     }
 
-    @Test(.timeLimit(.minutes(1)))
-    func ctrlCStopsTheRunAndChangesNothing() async throws {
+    /// Starts `p.yml` against a slow demo store, waits until the run has opened its outputs,
+    /// sends `signal`, and returns the exit status and standard error.
+    func stopRunWith(_ signal: Int32) async throws -> (status: Int32, stderr: String, files: [String]) {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
-        // The response arrives through a pipe that stays open, so the run cannot finish by itself.
-        let fifo = dir.appendingPathComponent("live.xml").path
-        #expect(mkfifo(fifo, 0o600) == 0)
-        let yaml = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("pipelines/seed-examples.yml"), encoding: .utf8)
-            .replacingOccurrences(of: "samples/aurora-xml/order-get-*.xml", with: "live.xml")
-        try yaml.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        // 300 pages of 100 ms each, one at a time: the run cannot finish by itself before the signal.
+        try """
+            version: 1
+            name: slow
+            connections:
+              store: { type: aurora-xml, url: "demo:?orders=3000&latency=100", concurrency: 1 }
+            extract:
+              orders: { connection: store, resource: orders, page_size: 10 }
+            load:
+              orders_csv: { input: orders, csv: { path: out/orders.csv } }
+            """.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
 
         let process = Process()
         process.executableURL = cliBinary()
@@ -189,22 +195,34 @@ import Testing
         process.standardError = err
         process.standardOutput = Pipe()
         try process.run()
-
-        let writer = FileHandle(forWritingAtPath: fifo)!   // waits for the run to open the pipe
-        let page = try String(contentsOf: Fixtures.sample("order-get-page-2.xml"), encoding: .utf8)
-        let orders = page[page.range(of: "<Order>")!.lowerBound..<page.range(of: "</Data>")!.lowerBound]
-        writer.write(Data(page[..<page.range(of: "<Order>")!.lowerBound].utf8))
-        for _ in 0..<200 { writer.write(Data(orders.utf8)) }
-        try await Task.sleep(for: .milliseconds(300))
-        process.interrupt()   // SIGINT, as Ctrl-C sends
-        try await Task.sleep(for: .milliseconds(300))
-        writer.write(Data(orders.utf8))
-        try writer.close()
+        // The run is under way once its temporary output exists (bounded: 30 s).
+        let out = dir.appendingPathComponent("out")
+        for _ in 0..<1500 where !(Fixtures.files(in: out).contains { $0.contains(".tmp-") }) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(Fixtures.files(in: out).contains { $0.contains(".tmp-") })
+        kill(process.processIdentifier, signal)
         process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+                Fixtures.files(in: dir))
+    }
 
-        #expect(process.terminationStatus == 130)
-        #expect(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "interrupted: no output was changed\n")
-        #expect(Fixtures.files(in: dir) == ["live.xml", "p.yml"])
+    @Test(.timeLimit(.minutes(1)))
+    func ctrlCStopsTheRunAndChangesNothing() async throws {
+        let result = try await stopRunWith(SIGINT)
+        #expect(result.status == 130)
+        #expect(result.stderr == "interrupted: no output was changed\n")
+        #expect(result.files == ["p.yml"])
+    }
+
+    /// What cron, systemd and Kubernetes send: the same clean stop, with the conventional 143.
+    @Test(.timeLimit(.minutes(1)))
+    func sigtermStopsTheRunLikeCtrlC() async throws {
+        let result = try await stopRunWith(SIGTERM)
+        #expect(result.status == 143)
+        #expect(result.stderr == "terminated (SIGTERM): no output was changed\n")
+        // No lock, no state, no temporary file left.
+        #expect(result.files == ["p.yml"])
     }
 
     @Test func ordersExportRunsAgainstTheBuiltInDemoStore() throws {

@@ -16,16 +16,14 @@ public struct AmeriCommerceConnection: Connection {
     public var url: String
     /// API access token, sent as `X-AC-Auth-Token`; use `${AMERICOMMERCE_TOKEN}`.
     public var token: String
-    public var concurrency: Int
-    public var timeout: Int
-    public var retries: Int
-    public var rateLimit: Double?
+    /// Concurrency, timeouts, retries and limits.
+    public var http: HTTPSettings
 
     public var summary: String { "americommerce \(EmbeddedStores.isDemo(url) ? url + " (built-in demo store)" : url)" }
 
     static func parse(_ config: ConfigMap) -> (any Connection)? {
         let url = config.string("url", required: true)
-        let token = config.string("token")
+        let token = config.secret("token")
         let http = HTTPSettings.parse(config)
         guard let url else { return nil }
         let isDemo = EmbeddedStores.isDemo(url)
@@ -34,8 +32,7 @@ public struct AmeriCommerceConnection: Connection {
             config.context.diagnostics.error("'\(config.path)' needs 'token' (for example token: ${AMERICOMMERCE_TOKEN}) to call \(url)", at: config.location)
             return nil
         }
-        return AmeriCommerceConnection(url: url, token: token ?? "demo", concurrency: http.concurrency, timeout: http.timeout,
-                                       retries: http.retries, rateLimit: http.rateLimit)
+        return AmeriCommerceConnection(url: url, token: token ?? "demo", http: http)
     }
 
     public func extractor(stage: String, config: ConfigMap) -> (any Extractor)? {
@@ -48,7 +45,7 @@ public struct AmeriCommerceConnection: Connection {
         let incremental = Incremental.parse(config.value("incremental"), fields: ["updated_at", "created_at"])
         guard let resource else { return nil }
         guard resource.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
-            config.value("resource")?.error("'\(config.path).resource' must be a root resource name such as products or orders, found '\(resource)'")
+            config.value("resource")?.error("'\(config.path).resource' must be a root resource name such as products or orders, found \(config.shown("resource", resource))")
             return nil
         }
         var query: [(String, String)] = []
@@ -83,8 +80,9 @@ struct AmeriCommerceExtractor: Extractor {
         let filtered = IncrementalEmitter(output: output, field: incremental?.field, after: cut?.after, tracker: cut?.tracker)
         let resume = output.resumePosition
         filtered.restore(resume)
+        output.origin = "from \(base)/api/v1/\(resource)"
         if resume?["done"]?.bool != true {
-            try await HTTPConnectionSettings.withClient(timeout: connection.timeout) { client in
+            try await HTTPConnectionSettings.withClient(connection.http) { client in
                 try await extract.fetchAll(base: base, client: client, output: filtered, resume: resume, log: context.logger)
             }
             try await output.end(filtered.position(["done": .bool(true)]))
@@ -93,10 +91,12 @@ struct AmeriCommerceExtractor: Extractor {
     }
 
     private func fetchAll(base: String, client: HTTPClient, output: IncrementalEmitter, resume: Value?, log: RunLog) async throws {
-        let exchange = HTTPExchange(client: client, timeout: connection.timeout)
-        let limiter = connection.rateLimit.map { RateLimiter(perSecond: $0) }
-        let policy = RetryPolicy(retries: connection.retries)
+        let exchange = HTTPExchange(client: client, settings: connection.http)
+        let limiter = connection.http.rateLimit.map { RateLimiter(perSecond: $0) }
+        let policy = RetryPolicy(connection.http)
         let headers = [("Accept", "application/json"), ("X-AC-Auth-Token", connection.token)]
+        let invalid = InvalidText()
+        defer { invalid.report(to: log, origin: "from \(base)/api/v1/\(resource)") }
         let resource = resource, count = count, query = query
         /// nil: a 404 past the first page, which is the end.
         @Sendable func fetch(_ url: String, _ number: Int) async throws -> JSONPage? {
@@ -104,7 +104,7 @@ struct AmeriCommerceExtractor: Extractor {
                 let answer = try await exchange.send(.GET, url, headers: headers, limiter: limiter)
                 if answer.status == 404, number > 1 { return nil }
                 guard answer.status == 200 else { throw HTTPExchange.statusError(answer, Self.error(answer, url)) }
-                guard case .object(let list) = try HTTPExchange.json(answer, url) else {
+                guard case .object(let list) = try HTTPExchange.json(answer, url, invalid: invalid, page: "page \(number)") else {
                     throw FetchError.permanent("the answer from \(HTTPExchange.withoutQuery(url)) is not a list result")
                 }
                 guard case .array(let items)? = list[resource] else {
@@ -124,7 +124,7 @@ struct AmeriCommerceExtractor: Extractor {
             makeURL(base, "/api/v1/\(resource)", [("page", String(page)), ("count", String(count))] + query)
         }
 
-        try await PagedFetch.json(resume: resume, pageSize: count, concurrency: connection.concurrency,
+        try await PagedFetch.json(resume: resume, pageSize: count, concurrency: connection.http.concurrency, log: log, origin: output.output.origin,
                                   first: { try await fetch(pageURL(1), 1) },
                                   number: { page in try await fetch(pageURL(page), page)?.records ?? [] },
                                   link: { url, page in try await fetch(url, page) },

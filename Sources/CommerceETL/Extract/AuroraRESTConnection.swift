@@ -20,17 +20,15 @@ public struct AuroraRESTConnection: Connection {
     public var clientSecret: String
     /// Scopes requested with the token.
     public var scopes: String
-    public var concurrency: Int
-    public var timeout: Int
-    public var retries: Int
-    public var rateLimit: Double?
+    /// Concurrency, timeouts, retries and limits.
+    public var http: HTTPSettings
 
     public var summary: String { "aurora-rest \(EmbeddedStores.isDemo(url) ? url + " (built-in demo store)" : url)" }
 
     static func parse(_ config: ConfigMap) -> (any Connection)? {
         let url = config.string("url", required: true)
         let clientID = config.string("client_id")
-        let clientSecret = config.string("client_secret")
+        let clientSecret = config.secret("client_secret")
         let scopes = config.strings("scopes")?.joined(separator: " ") ?? "*"
         let http = HTTPSettings.parse(config)
         guard let url else { return nil }
@@ -40,74 +38,19 @@ public struct AuroraRESTConnection: Connection {
             config.context.diagnostics.error("'\(config.path)' needs client_id and client_secret (for example client_secret: ${AURORA_CLIENT_SECRET})", at: config.location)
             return nil
         }
-        return AuroraRESTConnection(url: url, clientID: clientID ?? "demo", clientSecret: clientSecret ?? "demo", scopes: scopes,
-                                    concurrency: http.concurrency, timeout: http.timeout, retries: http.retries, rateLimit: http.rateLimit)
+        return AuroraRESTConnection(url: url, clientID: clientID ?? "demo", clientSecret: clientSecret ?? "demo", scopes: scopes, http: http)
     }
 
     public func extractor(stage: String, config: ConfigMap) -> (any Extractor)? {
         guard let resource = config.string("resource", required: true) else { return nil }
         guard resource.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "/" }) else {
-            config.value("resource")?.error("'\(config.path).resource' must be an API collection name such as orders or products, found '\(resource)'")
+            config.value("resource")?.error("'\(config.path).resource' must be an API collection name such as orders or products, found \(config.shown("resource", resource))")
             return nil
         }
         let pageSize = config.integer("page_size", in: 1...500) ?? 100
         var query: [(String, String)] = []
         if let params = config.stringPairs("query") { query = params.map { ($0.key, $0.value) } }
         return AuroraRESTExtractor(connection: self, resource: resource, pageSize: pageSize, query: query)
-    }
-}
-
-/// The settings every HTTP connection has: `concurrency` (pages in flight, default 4),
-/// `timeout` (seconds, default 60), `retries` (default 5) and `rate_limit` (requests per second).
-struct HTTPSettings {
-    var concurrency: Int
-    var timeout: Int
-    var retries: Int
-    var rateLimit: Double?
-
-    static func parse(_ config: ConfigMap) -> HTTPSettings {
-        HTTPSettings(concurrency: config.integer("concurrency", in: 1...64) ?? 4,
-                     timeout: config.integer("timeout", in: 1...3600) ?? 60,
-                     retries: config.integer("retries", in: 0...20) ?? 5,
-                     rateLimit: HTTPConnectionSettings.rateLimit(config))
-    }
-}
-
-/// Settings shared by the HTTP connections.
-enum HTTPConnectionSettings {
-    static func rateLimit(_ config: ConfigMap) -> Double? {
-        guard let v = config.value("rate_limit"), let text = v.string() else { return nil }
-        guard let r = Double(text), r > 0 else {
-            v.error("'\(v.path)' must be a number of requests per second above 0, found '\(text)'")
-            return nil
-        }
-        return r
-    }
-
-    static func checkURL(_ url: String, _ config: ConfigMap) -> Bool {
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-            config.value("url")?.error("'\(config.path).url' must be an http(s) URL or 'demo', found '\(url)'")
-            return false
-        }
-        return true
-    }
-
-    static func client(timeout: Int) -> HTTPClient {
-        let t = TimeAmount.seconds(Int64(timeout))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: t, read: t)))
-    }
-
-    /// Runs `body` with a client of its own, shut down afterwards whether or not `body` throws.
-    static func withClient<T>(timeout: Int, _ body: (HTTPClient) async throws -> T) async throws -> T {
-        let client = client(timeout: timeout)
-        do {
-            let result = try await body(client)
-            try await client.shutdown()
-            return result
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
     }
 }
 
@@ -139,11 +82,13 @@ actor AccessTokens {
 
     private func fetch() async throws -> String {
         let credentials = Data("\(connection.clientID):\(connection.clientSecret)".utf8).base64EncodedString()
+        Secrets.register(credentials)
         let form = [("client_id", connection.clientID), ("client_secret", connection.clientSecret),
                     ("grant_type", "client_credentials"), ("scopes", connection.scopes)]
         let body = makeURL("", "", form).dropFirst()
         let url = makeURL(base, "/v2/access_token", [])
-        let answer = try await RetryPolicy(retries: connection.retries).run("access token") {
+        let exchange = self.exchange, limiter = self.limiter
+        let answer = try await RetryPolicy(connection.http).run("access token") {
             let a = try await exchange.send(.POST, url, headers: [("Content-Type", "application/x-www-form-urlencoded"),
                                                                  ("Authorization", "Basic \(credentials)")],
                                             body: Array(body.utf8), limiter: limiter)
@@ -153,6 +98,7 @@ actor AccessTokens {
         guard case .object(let reply) = try HTTPExchange.json(answer, url), case .string(let token)? = reply["access_token"] else {
             throw ETLError("access token: the answer from \(url) holds no access_token")
         }
+        Secrets.register(token)
         var lifetime: Int64 = 3600
         if case .integer(let n)? = reply["expires_in"] { lifetime = n }
         // Refresh a fifth of the lifetime early (at most a minute), so no page carries a token that dies in flight.
@@ -175,18 +121,21 @@ struct AuroraRESTExtractor: Extractor {
         if EmbeddedStores.isDemo(base) { base = try await context.embeddedStores.store(for: base).auroraRESTURL }
         let resume = output.resumePosition
         guard resume?["done"]?.bool != true else { return }
-        try await HTTPConnectionSettings.withClient(timeout: connection.timeout) { client in
+        output.origin = "from \(base)/v2/\(resource)"
+        try await HTTPConnectionSettings.withClient(connection.http) { client in
             try await fetchAll(base: base, client: client, output: output, resume: resume, log: context.logger)
         }
         try await output.end(.object(["done": .bool(true)]))
     }
 
     private func fetchAll(base: String, client: HTTPClient, output: RecordEmitter, resume: Value?, log: RunLog) async throws {
-        let exchange = HTTPExchange(client: client, timeout: connection.timeout)
-        let limiter = connection.rateLimit.map { RateLimiter(perSecond: $0) }
+        let exchange = HTTPExchange(client: client, settings: connection.http)
+        let limiter = connection.http.rateLimit.map { RateLimiter(perSecond: $0) }
         let tokens = AccessTokens(exchange: exchange, connection: connection, base: base, limiter: limiter)
-        let policy = RetryPolicy(retries: connection.retries)
+        let policy = RetryPolicy(connection.http)
         let notices = NoticeLog(log: log)
+        let invalid = InvalidText()
+        defer { invalid.report(to: log, origin: "from \(base)/v2/\(resource)") }
         let resource = resource, query = query, pageSize = pageSize
         @Sendable func fetch(_ url: String, _ what: String) async throws -> JSONPage {
             try await policy.run(what, log: log) {
@@ -203,7 +152,7 @@ struct AuroraRESTExtractor: Extractor {
                     throw FetchError.transient(Self.problem(answer, url))
                 }
                 guard answer.status == 200 else { throw HTTPExchange.statusError(answer, Self.problem(answer, url)) }
-                guard case .object(let envelope) = try HTTPExchange.json(answer, url),
+                guard case .object(let envelope) = try HTTPExchange.json(answer, url, invalid: invalid, page: what),
                       case .object(let payload)? = envelope["payload"] else {
                     throw FetchError.transient("the answer from \(HTTPExchange.withoutQuery(url)) has no payload")
                 }
@@ -229,7 +178,7 @@ struct AuroraRESTExtractor: Extractor {
             makeURL(base, "/v2/\(resource)", [("page", String(page)), ("pageSize", String(pageSize))] + query)
         }
 
-        try await PagedFetch.json(resume: resume, pageSize: pageSize, concurrency: connection.concurrency,
+        try await PagedFetch.json(resume: resume, pageSize: pageSize, concurrency: connection.http.concurrency, log: log, origin: output.origin,
                                   first: { try await fetch(pageURL(1), "page 1") },
                                   number: { page in try await fetch(pageURL(page), "page \(page)").records },
                                   link: { link, page in try await fetch(link.hasPrefix("http") ? link : makeURL(base, link, []), "page \(page)") },

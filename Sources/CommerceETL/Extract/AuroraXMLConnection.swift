@@ -18,14 +18,8 @@ public struct AuroraXMLConnection: Connection {
     public var url: String
     /// The API access token (`Header/AuthToken`); use `${AURORA_TOKEN}`. Not needed for `demo`.
     public var token: String
-    /// Pages requested at once.
-    public var concurrency: Int
-    /// Seconds to wait for a connection, or between bytes of an answer.
-    public var timeout: Int
-    /// Retries of a failed page before the run fails.
-    public var retries: Int
-    /// Requests per second at most (all pages of this connection together); nil for no limit.
-    public var rateLimit: Double?
+    /// Concurrency, timeouts, retries and limits.
+    public var http: HTTPSettings
     /// Zone of date-times that carry no offset: UTC (default), `+01:00`, or a name such as `Europe/London`.
     public var timezone: NaiveTimeZone
 
@@ -33,24 +27,23 @@ public struct AuroraXMLConnection: Connection {
 
     static func parse(_ config: ConfigMap) -> (any Connection)? {
         let url = config.string("url", required: true)
-        let token = config.string("token")
+        let token = config.secret("token")
         let http = HTTPSettings.parse(config)
         var zone = NaiveTimeZone.utc
         if let v = config.value("timezone"), let text = v.string() {
-            if let z = NaiveTimeZone(text) { zone = z } else { v.error("'\(v.path)' must be UTC, an offset such as +01:00, or a zone name such as Europe/London; found '\(text)'") }
+            if let z = NaiveTimeZone(text) { zone = z } else { v.error("'\(v.path)' must be UTC, an offset such as +01:00, or a zone name such as Europe/London; found \(v.shown(text))") }
         }
         guard let url else { return nil }
         let isDemo = EmbeddedStores.isDemo(url)
         if !isDemo, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-            config.value("url")?.error("'\(config.path).url' must be an http(s) URL or 'demo', found '\(url)'")
+            config.value("url")?.error("'\(config.path).url' must be an http(s) URL or 'demo', found \(config.shown("url", url))")
             return nil
         }
         if !isDemo, (token ?? "").isEmpty {
             config.context.diagnostics.error("'\(config.path)' needs 'token' (for example token: ${AURORA_TOKEN}) to call \(url)", at: config.location)
             return nil
         }
-        return AuroraXMLConnection(url: url, token: token ?? "demo", concurrency: http.concurrency, timeout: http.timeout,
-                                   retries: http.retries, rateLimit: http.rateLimit, timezone: zone)
+        return AuroraXMLConnection(url: url, token: token ?? "demo", http: http, timezone: zone)
     }
 
     public func extractor(stage: String, config: ConfigMap) -> (any Extractor)? {
@@ -88,12 +81,12 @@ struct AuroraXMLGetRequest: Sendable {
         let language = config.string("language")
         let interval = config.string("interval")
         if let interval, !isDuration(interval) {
-            config.value("interval")?.error("'\(config.path).interval' must be an ISO 8601 duration such as P1Y, P1M, PT10S or P1DT2H; found '\(interval)'")
+            config.value("interval")?.error("'\(config.path).interval' must be an ISO 8601 duration such as P1Y, P1M, PT10S or P1DT2H; found \(config.shown("interval", interval))")
         }
         let since = config.string("since"), until = config.string("until")
         for (key, value) in [("since", since), ("until", until)] {
             if let value, DateParser.parse(value).flatMap({ if case .date = $0 { true } else { nil } }) == nil {
-                config.value(key)?.error("'\(config.path).\(key)' must be a date as YYYY-MM-DD, found '\(value)'")
+                config.value(key)?.error("'\(config.path).\(key)' must be a date as YYYY-MM-DD, found \(config.shown(key, value))")
             }
         }
         if interval != nil, since != nil {
@@ -205,36 +198,47 @@ public struct Incremental: Sendable {
         let field = map.choice("field", fields, required: true)
         var lookback: Int64 = 10
         if let v = map.value("lookback"), let text = v.string() {
-            if let seconds = Self.seconds(text) { lookback = seconds } else {
-                v.error("'\(v.path)' must be an ISO 8601 duration of days, hours, minutes or seconds such as PT10S or P1DT2H, found '\(text)'")
+            if let seconds = Self.seconds(text) {
+                lookback = seconds
+            } else if Self.seconds(text, limit: .max) != nil || text.utf8.count > 40 {
+                v.error("'\(v.path)' must be at most a century, found \(v.shown(text))")
+            } else {
+                v.error("'\(v.path)' must be an ISO 8601 duration of days, hours, minutes or seconds such as PT10S or P1DT2H, found \(v.shown(text))")
             }
         }
         var start: CalendarDate? = nil
         if let v = map.value("start"), let text = v.string() {
-            if case .date(let d)? = DateParser.parse(text) { start = d } else { v.error("'\(v.path)' must be a date as YYYY-MM-DD, found '\(text)'") }
+            if case .date(let d)? = DateParser.parse(text) { start = d } else { v.error("'\(v.path)' must be a date as YYYY-MM-DD, found \(v.shown(text))") }
         }
         map.finish()
         return field.map { Incremental(field: $0, lookbackSeconds: lookback, start: start) }
     }
 
-    /// `PT10S`, `P1DT2H`, `PT0S` as seconds; nil for anything else (years and months have no fixed length).
-    static func seconds(_ text: String) -> Int64? {
-        guard text.hasPrefix("P"), text.count > 1 else { return nil }
+    /// The longest lookback: a century.
+    static let maxLookbackSeconds: Int64 = 100 * 366 * 86_400
+
+    /// `PT10S`, `P1DT2H`, `PT0S` as seconds; nil for anything else (years and months have no
+    /// fixed length) and for durations over a century, so no arithmetic on it can overflow.
+    static func seconds(_ text: String, limit: Int64 = maxLookbackSeconds) -> Int64? {
+        guard text.hasPrefix("P"), text.count > 1, text.count <= 40 else { return nil }
         var total: Int64 = 0, number = "", inTime = false, any = false
         for ch in text.dropFirst() {
-            if ch.isNumber { number.append(ch); continue }
+            if ch.isASCII, ch.isNumber { number.append(ch); continue }
             if ch == "T", !inTime, number.isEmpty { inTime = true; continue }
-            guard let n = Int64(number) else { return nil }
+            guard let n = Int64(number), n <= 1_000_000_000_000 else { return limit == .max && !number.isEmpty ? .max : nil }
             number = ""
             any = true
+            let unit: Int64
             switch (ch, inTime) {
-            case ("W", false): total += n * 604_800
-            case ("D", false): total += n * 86_400
-            case ("H", true): total += n * 3_600
-            case ("M", true): total += n * 60
-            case ("S", true): total += n
+            case ("W", false): unit = 604_800
+            case ("D", false): unit = 86_400
+            case ("H", true): unit = 3_600
+            case ("M", true): unit = 60
+            case ("S", true): unit = 1
             default: return nil
             }
+            total += n * unit   // at most 10^12 x 604,800, well inside Int64
+            if total > limit { return nil }
         }
         return any && number.isEmpty ? total : nil
     }
@@ -250,14 +254,14 @@ struct TrackingAcknowledger: Sendable {
 
     func acknowledge(_ orderIDs: [Int64]) async throws {
         guard !orderIDs.isEmpty else { return }
-        try await HTTPConnectionSettings.withClient(timeout: connection.timeout) { client in
+        try await HTTPConnectionSettings.withClient(connection.http) { client in
             try await send(orderIDs, client: client)
         }
     }
 
     private func send(_ orderIDs: [Int64], client: HTTPClient) async throws {
-        let exchange = HTTPExchange(client: client, timeout: connection.timeout)
-        let policy = RetryPolicy(retries: connection.retries)
+        let exchange = HTTPExchange(client: client, settings: connection.http)
+        let policy = RetryPolicy(connection.http)
         for start in stride(from: 0, to: orderIDs.count, by: Self.batch) {
             let ids = orderIDs[start..<min(orderIDs.count, start + Self.batch)]
             var body = "<?xml version=\"1.0\" encoding=\"utf-8\"?><AuroraRequestEnvelope><Header><AuthToken>\(AuroraXMLGetRequest.escape(connection.token))</AuthToken></Header><Requests>"

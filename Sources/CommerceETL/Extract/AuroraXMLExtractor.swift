@@ -31,9 +31,10 @@ struct AuroraXMLExtractor: Extractor {
         let filtered = IncrementalEmitter(output: output, field: incremental?.field, after: cut?.after, tracker: cut?.tracker, exported: exported)
         let resume = output.resumePosition
         filtered.restore(resume)
+        output.origin = "from \(endpoint)"
         if resume?["done"]?.bool != true {
             let extract = Self(connection: connection, request: request, stage: stage, incremental: incremental)
-            try await HTTPConnectionSettings.withClient(timeout: connection.timeout) { client in
+            try await HTTPConnectionSettings.withClient(connection.http) { client in
                 try await extract.fetchAll(endpoint: endpoint, client: client, output: filtered, resume: resume, log: context.logger)
             }
             try await output.end(filtered.position(["done": .bool(true)]))
@@ -49,9 +50,11 @@ struct AuroraXMLExtractor: Extractor {
     }
 
     private func fetchAll(endpoint: String, client: HTTPClient, output: IncrementalEmitter, resume: Value?, log: RunLog) async throws {
-        let limiter = connection.rateLimit.map { RateLimiter(perSecond: $0) }
-        let policy = RetryPolicy(retries: connection.retries)
-        let fetcher = PageFetcher(endpoint: endpoint, client: client, connection: connection, request: request, limiter: limiter)
+        let limiter = connection.http.rateLimit.map { RateLimiter(perSecond: $0) }
+        let policy = RetryPolicy(connection.http)
+        let invalid = InvalidText()
+        defer { invalid.report(to: log, origin: "from \(endpoint)") }
+        let fetcher = PageFetcher(endpoint: endpoint, client: client, connection: connection, request: request, limiter: limiter, invalid: invalid)
 
         var start = 2
         let token: String
@@ -73,7 +76,7 @@ struct AuroraXMLExtractor: Extractor {
         } else {
             let first = try await policy.run("page 1", log: log) { try await fetcher.fetch(page: 1, pagingToken: nil) }
             if first.records.isEmpty {
-                output.countPage()
+                try output.countPage()
                 return
             }
             for record in first.records { try await output.emit(record) }
@@ -86,7 +89,7 @@ struct AuroraXMLExtractor: Extractor {
 
         // Pages 2, 3, ... with the token, up to `concurrency` in flight, emitted in order; the first empty page ends it.
         var page = start
-        try await PagedFetch.run(first: start, last: nil, concurrency: connection.concurrency, fetch: { page in
+        try await PagedFetch.run(first: start, last: nil, concurrency: connection.http.concurrency, fetch: { page in
             try await policy.run("page \(page)", log: log) { try await fetcher.fetch(page: page, pagingToken: token) }.records
         }, emit: { records in
             for record in records { try await output.emit(record) }
@@ -103,6 +106,7 @@ private struct PageFetcher: Sendable {
     var connection: AuroraXMLConnection
     var request: AuroraXMLGetRequest
     var limiter: RateLimiter?
+    var invalid: InvalidText
 
     func fetch(page: Int, pagingToken: String?) async throws -> (records: [Record], token: String?) {
         try await limiter?.acquire()
@@ -112,7 +116,7 @@ private struct PageFetcher: Sendable {
         http.body = .bytes(ByteBuffer(string: request.envelope(token: connection.token, page: page, pagingToken: pagingToken)))
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(http, timeout: .seconds(Int64(connection.timeout)))
+            response = try await client.execute(http, timeout: .seconds(Int64(connection.http.timeout)))
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -120,12 +124,10 @@ private struct PageFetcher: Sendable {
         }
         let status = response.status.code
         guard status == 200 else {
-            let body = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
-            let detail = body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)
-            let message = "HTTP \(status) from \(endpoint)\(detail.isEmpty ? "" : ": \(detail)")"
+            let body = (try? await response.body.collect(upTo: 4096)).map { HTTPExchange.excerpt($0.readableBytesView) } ?? ""
+            let message = "HTTP \(status) from \(endpoint)\(body.isEmpty ? "" : ": \(body)")"
             if status == 429 || status >= 500 {
-                let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init).map { Duration.seconds($0) }
-                throw FetchError.transient(message, retryAfter: retryAfter)
+                throw FetchError.transient(message, retryAfter: RetryPolicy.retryAfter(response.headers.first(name: "Retry-After")))
             }
             throw FetchError.permanent(message)
         }
@@ -133,8 +135,13 @@ private struct PageFetcher: Sendable {
         var reader = AuroraXMLRecordReader(resource: request.resource, language: request.language, zone: connection.timezone)
         var records: [Record] = []
         records.reserveCapacity(request.pageSize)
+        var received = 0
         do {
             for try await buffer in response.body {
+                received += buffer.readableBytes
+                if received > connection.http.maxResponseBytes {
+                    throw FetchError.permanent("the answer to page \(page) from \(endpoint) is larger than \(connection.http.responseLimitText)")
+                }
                 parser.feed(buffer.readableBytesView)
                 while let event = try parser.next() {
                     if let record = try reader.consume(event) { records.append(record) }
@@ -146,6 +153,8 @@ private struct PageFetcher: Sendable {
             }
         } catch is CancellationError {
             throw CancellationError()
+        } catch let e as FetchError {
+            throw e
         } catch let e as XMLSyntaxError {
             throw FetchError.transient("malformed answer at \(e.line):\(e.column): \(e.message)")
         } catch let e as AuroraXMLRecordReader.Failure {
@@ -164,6 +173,7 @@ private struct PageFetcher: Sendable {
             }
             throw FetchError.transient("the answer ends early at \(error.line):\(error.column): \(error.message)")
         }
+        if let first = parser.firstInvalidUTF8 { invalid.add(parser.invalidUTF8, at: "page \(page) at \(first.line):\(first.column)") }
         return (records, reader.pagingToken)
     }
 
@@ -237,7 +247,7 @@ struct IncrementalEmitter {
         try await output.emit(record)
     }
 
-    func countPage() { output.countPage() }
+    func countPage() throws { try output.countPage() }
 
     func pageDone(_ position: @autoclosure () -> Value) async throws { try await output.pageDone(position()) }
 

@@ -14,6 +14,8 @@ public struct FilesConnection: Connection {
     public var dialect: Dialect
     /// Glob patterns (`*`, `?`, `[...]`) of the files to read, relative to the working directory.
     public var paths: [String]
+    /// The most one file may hold, in bytes (`max_file_mb`, default 1024).
+    public var maxFileBytes = 1024 << 20
 
     public var summary: String { "files (\(dialect.rawValue)): \(paths.joined(separator: ", "))" }
 
@@ -24,8 +26,9 @@ public struct FilesConnection: Connection {
             config.context.diagnostics.error("'\(config.path).paths' lists no files", at: config.keyLocation("paths"))
             return nil
         }
+        let maxFile = config.integer("max_file_mb", in: 1...65_536) ?? 1024
         guard let dialect, let paths else { return nil }
-        return FilesConnection(dialect: dialect, paths: paths)
+        return FilesConnection(dialect: dialect, paths: paths, maxFileBytes: maxFile << 20)
     }
 
     public func extractor(stage: String, config: ConfigMap) -> (any Extractor)? {
@@ -35,10 +38,10 @@ public struct FilesConnection: Connection {
                 .flatMap(AuroraXMLRecordReader.Resource.init)
             let language = config.string("language")
             guard let resource else { return nil }
-            return AuroraXMLFileExtractor(paths: paths, resource: resource, language: language)
+            return AuroraXMLFileExtractor(paths: paths, resource: resource, language: language, maxFileBytes: maxFileBytes)
         case .auroraREST, .americommerce:
             guard let resource = config.string("resource", required: true) else { return nil }
-            return JSONFileExtractor(paths: paths, dialect: dialect, resource: resource)
+            return JSONFileExtractor(paths: paths, dialect: dialect, resource: resource, maxFileBytes: maxFileBytes)
         }
     }
 
@@ -67,13 +70,16 @@ struct AuroraXMLFileExtractor: Extractor {
     var paths: [String]
     var resource: AuroraXMLRecordReader.Resource
     var language: String?
+    var maxFileBytes: Int
 
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         let cwd = context.workingDirectory
+        let invalid = InvalidText()
+        defer { invalid.report(to: context.logger, origin: "in the replayed files") }
         for file in try FilesConnection.expand(paths, in: cwd) {
             let reader: FileReader
             do {
-                reader = try FileReader(path: AtomicFile.resolve(file, in: cwd))
+                reader = try FileReader(path: AtomicFile.resolve(file, in: cwd), limit: maxFileBytes)
             } catch {
                 throw ETLError("\(file): cannot open: \(error)")
             }
@@ -109,7 +115,8 @@ struct AuroraXMLFileExtractor: Extractor {
             } catch {
                 throw located(error.line, error.column, error.message)
             }
-            output.countPage()
+            if let first = parser.firstInvalidUTF8 { invalid.add(parser.invalidUTF8, at: "\(file):\(first.line):\(first.column)") }
+            try output.countPage()
         }
     }
 }
@@ -120,27 +127,32 @@ struct JSONFileExtractor: Extractor {
     var paths: [String]
     var dialect: FilesConnection.Dialect
     var resource: String
+    var maxFileBytes: Int
 
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         let cwd = context.workingDirectory
+        let invalid = InvalidText()
+        defer { invalid.report(to: context.logger, origin: "in the replayed files") }
         for file in try FilesConnection.expand(paths, in: cwd) {
             try Task.checkCancellation()
             var bytes: [UInt8] = []
             do {
-                let reader = try FileReader(path: AtomicFile.resolve(file, in: cwd))
+                let reader = try FileReader(path: AtomicFile.resolve(file, in: cwd), limit: maxFileBytes)
                 while let chunk = try reader.read(1 << 20) { bytes += chunk }
             } catch {
                 throw ETLError("\(file): cannot read: \(error)")
             }
             let value: Value
             do {
-                value = try JSONReader.parse(bytes)
+                var count = 0
+                value = try JSONReader.parse(bytes, invalidUTF8: &count)
+                invalid.add(count, at: file)
             } catch {
                 let (line, column) = Self.position(of: error.offset, in: bytes)
                 throw ETLError("\(file):\(line):\(column): \(error.message)")
             }
             for record in try records(in: value, file: file) { try await output.emit(record) }
-            output.countPage()
+            try output.countPage()
         }
     }
 

@@ -44,6 +44,14 @@ public struct XMLPullParser {
     private var line = 1
     private var column = 1
     private var pendingEnd: XMLEvent? = nil
+    // How far the search for the end of the construct at `position` got before more input was
+    // needed, so a 40 MB text node arriving in 16 KB chunks is scanned once, not once a chunk.
+    private var searched = 0
+    private var searchedQuote: UInt8 = 0
+    /// Text and attribute values that held invalid UTF-8 (each replaced by U+FFFD).
+    public private(set) var invalidUTF8 = 0
+    /// Where the first such value was.
+    public private(set) var firstInvalidUTF8: (line: Int, column: Int)? = nil
 
     public init() {}
 
@@ -51,6 +59,7 @@ public struct XMLPullParser {
     public mutating func feed(_ bytes: some Collection<UInt8>) {
         if position > 0, position >= buffer.count / 2 {
             buffer.removeSubrange(0..<position)
+            searched = max(0, searched - position)
             position = 0
         }
         buffer.append(contentsOf: bytes)
@@ -68,7 +77,7 @@ public struct XMLPullParser {
         while position < buffer.count {
             let startLine = line, startColumn = column
             if buffer[position] != UInt8(ascii: "<") {
-                guard let lt = find(UInt8(ascii: "<"), from: position) ?? (atEnd ? buffer.count : nil) else { return nil }
+                guard let lt = find(UInt8(ascii: "<"), from: max(position, searched)) ?? (atEnd ? buffer.count : nil) else { return waiting() }
                 let text = try decodeText(position, lt)
                 advance(to: lt)
                 return XMLEvent(kind: .text(text, cdata: false), line: startLine, column: startColumn)
@@ -76,23 +85,23 @@ public struct XMLPullParser {
             // Markup. Wait for enough bytes to tell "<![CDATA[" from a tag.
             if !atEnd, buffer.count - position < 9 { return nil }
             if startsWith("<!--") {
-                guard let end = find("-->", from: position + 4) else { return try needMore("comment") }
+                guard let end = find("-->", from: max(position + 4, searched - 2)) else { return try needMore("comment") }
                 advance(to: end + 3)
                 continue
             }
             if startsWith("<![CDATA[") {
-                guard let end = find("]]>", from: position + 9) else { return try needMore("CDATA section") }
-                let text = String(decoding: buffer[(position + 9)..<end], as: UTF8.self)
+                guard let end = find("]]>", from: max(position + 9, searched - 2)) else { return try needMore("CDATA section") }
+                let text = decode(position + 9, end)
                 advance(to: end + 3)
                 return XMLEvent(kind: .text(text, cdata: true), line: startLine, column: startColumn)
             }
             if startsWith("<?") {
-                guard let end = find("?>", from: position + 2) else { return try needMore("processing instruction") }
+                guard let end = find("?>", from: max(position + 2, searched - 1)) else { return try needMore("processing instruction") }
                 advance(to: end + 2)
                 continue
             }
             if startsWith("<!") {
-                guard let end = find(UInt8(ascii: ">"), from: position + 2) else { return try needMore("declaration") }
+                guard let end = find(UInt8(ascii: ">"), from: max(position + 2, searched)) else { return try needMore("declaration") }
                 if buffer[position..<end].contains(UInt8(ascii: "[")) {
                     throw XMLSyntaxError(line: line, column: column, message: "DOCTYPE internal subsets are not supported")
                 }
@@ -100,6 +109,7 @@ public struct XMLPullParser {
                 continue
             }
             guard let end = findTagEnd(from: position + 1) else { return try needMore("tag") }
+            searchedQuote = 0
             if buffer[position + 1] == UInt8(ascii: "/") {
                 let name = String(decoding: buffer[(position + 2)..<end], as: UTF8.self).trimmingXMLSpace()
                 guard isName(name) else {
@@ -122,9 +132,27 @@ public struct XMLPullParser {
     public var currentLine: Int { line }
     public var currentColumn: Int { column }
 
-    private func needMore(_ what: String) throws(XMLSyntaxError) -> XMLEvent? {
+    private mutating func needMore(_ what: String) throws(XMLSyntaxError) -> XMLEvent? {
         if atEnd { throw XMLSyntaxError(line: line, column: column, message: "the document ends inside a \(what)") }
+        return waiting()
+    }
+
+    /// Everything buffered has been searched; the next search starts where this one stopped.
+    private mutating func waiting() -> XMLEvent? {
+        searched = buffer.count
         return nil
+    }
+
+    /// Bytes as text; invalid UTF-8 becomes U+FFFD and is counted.
+    private mutating func decode(_ from: Int, _ to: Int) -> String {
+        if let text = String(validating: buffer[from..<to], as: UTF8.self) { return text }
+        noteInvalidUTF8()
+        return String(decoding: buffer[from..<to], as: UTF8.self)
+    }
+
+    private mutating func noteInvalidUTF8() {
+        invalidUTF8 += 1
+        if firstInvalidUTF8 == nil { firstInvalidUTF8 = (line, column) }
     }
 
     private func startsWith(_ text: StaticString) -> Bool {
@@ -165,9 +193,9 @@ public struct XMLPullParser {
     }
 
     /// The `>` ending a tag, skipping any inside quoted attribute values.
-    private func findTagEnd(from start: Int) -> Int? {
-        var quote: UInt8 = 0
-        var i = start
+    private mutating func findTagEnd(from start: Int) -> Int? {
+        var quote: UInt8 = searched > start ? searchedQuote : 0
+        var i = max(start, searched)
         while i < buffer.count {
             let b = buffer[i]
             if quote != 0 {
@@ -179,10 +207,12 @@ public struct XMLPullParser {
             }
             i += 1
         }
+        searchedQuote = quote
         return nil
     }
 
     private mutating func advance(to end: Int) {
+        searched = 0
         var i = position
         while i < end {
             let b = buffer[i]
@@ -197,7 +227,7 @@ public struct XMLPullParser {
         position = end
     }
 
-    private func parseTag(_ from: Int, _ to: Int) throws(XMLSyntaxError) -> (String, [(String, String)]) {
+    private mutating func parseTag(_ from: Int, _ to: Int) throws(XMLSyntaxError) -> (String, [(String, String)]) {
         var i = from
         func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
         while i < to, !isSpace(buffer[i]) { i += 1 }
@@ -247,9 +277,9 @@ public struct XMLPullParser {
     }
 
     /// Text with entity and character references decoded.
-    private func decodeText(_ from: Int, _ to: Int) throws(XMLSyntaxError) -> String {
+    private mutating func decodeText(_ from: Int, _ to: Int) throws(XMLSyntaxError) -> String {
         guard let amp = buffer[from..<to].firstIndex(of: UInt8(ascii: "&")) else {
-            return String(decoding: buffer[from..<to], as: UTF8.self)
+            return decode(from, to)
         }
         var out = Array(buffer[from..<amp])
         var i = amp
@@ -284,6 +314,8 @@ public struct XMLPullParser {
             }
             i = semi + 1
         }
+        if let text = String(validating: out, as: UTF8.self) { return text }
+        noteInvalidUTF8()
         return String(decoding: out, as: UTF8.self)
     }
 }

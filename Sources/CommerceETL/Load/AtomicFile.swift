@@ -229,9 +229,32 @@ public enum OutputPath {
         let base = run.outputBase
         let final = AtomicFile.resolve(render(path, run: run), in: base)
         let prefix = base.hasSuffix("/") ? base : base + "/"
-        guard final.hasPrefix(prefix) else {
-            throw ETLError("output '\(path)' is outside \(base); outputs stay inside the working directory or base_dir")
+        guard final.hasPrefix(prefix), staysInside(final, base: base) else {
+            throw ETLError("output '\(path)' is outside \(base)\(final.hasPrefix(prefix) ? " (through a symbolic link)" : ""); outputs stay inside the working directory or base_dir")
         }
         return final
+    }
+
+    /// Whether `path`, with every symbolic link on the way resolved, lies inside `base` (itself
+    /// resolved): a link inside the output directory must not lead the run's writes elsewhere.
+    static func staysInside(_ path: String, base: String) -> Bool {
+        guard let realBase = realPath(base) else { return true }
+        // The deepest part of the path that exists (as a file, a directory or a link).
+        var existing = path
+        var info = stat()
+        while lstat(existing, &info) != 0 {
+            let parent = URL(fileURLWithPath: existing).deletingLastPathComponent().path
+            if parent == existing { return false }
+            existing = parent
+        }
+        // A link that leads nowhere could still be created through (SQLite opens through links).
+        guard let real = realPath(existing) else { return false }
+        return real == realBase || real.hasPrefix(realBase.hasSuffix("/") ? realBase : realBase + "/")
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }

@@ -62,7 +62,7 @@ public struct CSVLoad: LoadFormat {
             if resolved.utf8.count == 1, let byte = resolved.utf8.first, ![34, 10, 13].contains(byte) {
                 delimiter = byte
             } else {
-                d.error("'\(d.path)' must be one character other than a quote or line break (or 'tab'), found '\(text)'")
+                d.error("'\(d.path)' must be one character other than a quote or line break (or 'tab'), found \(d.shown(text))")
             }
         }
         let header = config.bool("header") ?? true

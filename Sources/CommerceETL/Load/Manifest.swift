@@ -1,5 +1,5 @@
 // The run manifest: a JSON record of what one successful run read and wrote, for the people
-// and jobs downstream. Written after the outputs are published, atomically, to the pipeline's
+// and jobs downstream. Written before the outputs are published and renamed with them, to the pipeline's
 // `manifest:` path or beside the first output as `PIPELINE.manifest.json` (a run that wrote
 // no file and names no manifest path writes none):
 //
@@ -15,24 +15,37 @@
 import Crypto
 import Foundation
 
+/// A manifest written under its temporary name, renamed into place with the outputs.
+struct PreparedManifest {
+    let path: String
+    let temporary: String
+
+    func commit() throws { try AtomicFile.publish(temporary: temporary, final: path) }
+    func discard() { try? FileManager.default.removeItem(atPath: temporary) }
+}
+
 enum Manifest {
-    /// Writes the manifest; nil when the run wrote no file and no manifest path is configured.
-    static func write(pipeline: Pipeline, report: RunReport, run: RunContext, startedAt: Date, finishedAt: Date) throws -> String? {
+    /// Where the manifest goes; nil when the run wrote no file and no manifest path is configured.
+    static func path(pipeline: Pipeline, report: RunReport, run: RunContext) throws -> String? {
         let firstOutput = report.stages.flatMap(\.files).first
         if firstOutput == nil, pipeline.manifest == nil { return nil }
-        let path: String
-        if let configured = pipeline.manifest {
-            path = try OutputPath.final(configured, run: run)
-        } else {
-            let dir = firstOutput.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? run.outputBase
-            path = URL(fileURLWithPath: dir).appendingPathComponent("\(pipeline.name).manifest.json").path
-        }
+        if let configured = pipeline.manifest { return try OutputPath.final(configured, run: run) }
+        let dir = firstOutput.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? run.outputBase
+        return URL(fileURLWithPath: dir).appendingPathComponent("\(pipeline.name).manifest.json").path
+    }
+
+    /// Writes the manifest under a temporary name, before anything is published; files are read
+    /// (for their size and SHA-256) from `sources`, the temporary each final name is renamed from.
+    static func prepare(pipeline: Pipeline, report: RunReport, run: RunContext, startedAt: Date, finishedAt: Date,
+                        sources: [String: String]) throws -> PreparedManifest? {
+        guard let path = try path(pipeline: pipeline, report: report, run: run) else { return nil }
         func shown(_ file: String) -> String {
             let prefix = run.workingDirectory.hasSuffix("/") ? run.workingDirectory : run.workingDirectory + "/"
             return file.hasPrefix(prefix) ? String(file.dropFirst(prefix.count)) : file
         }
         func fileEntry(_ file: String) throws -> Value {
-            let (bytes, digest) = try sha256(file)
+            let source = sources[file].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil } ?? file
+            let (bytes, digest) = try sha256(source)
             return .object(["path": .string(shown(file)), "bytes": .integer(bytes), "sha256": .string(digest)])
         }
         var extracts: [Value] = [], transforms: [Value] = [], loads: [Value] = []
@@ -61,8 +74,17 @@ enum Manifest {
         JSONWriter.write(manifest, into: &bytes)
         bytes.append(10)
         try run.directories.prepare(for: path)
-        try AtomicFile.write(bytes, to: path, temporary: AtomicFile.temporaryPath(for: path, runID: run.runID))
-        return path
+        let temporary = AtomicFile.temporaryPath(for: path, runID: run.runID)
+        let file = try OutputFile(creating: temporary)
+        do {
+            try file.write(bytes)
+            try file.close()
+        } catch {
+            file.discard()
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        return PreparedManifest(path: path, temporary: temporary)
     }
 
     static func iso(_ date: Date) -> String {

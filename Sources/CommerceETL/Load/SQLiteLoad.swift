@@ -71,7 +71,7 @@ public struct SQLiteLoad: LoadFormat {
         config.finish()
         guard let path, let table, let mode else { return nil }
         if table.isEmpty || table.hasPrefix("sqlite_") {
-            value.error("'\(value.path).table' must be a name that does not start with 'sqlite_', found '\(table)'")
+            value.error("'\(value.path).table' must be a name that does not start with 'sqlite_', found \(config.shown("table", table))")
             return nil
         }
         return SQLiteLoad(path: path, table: table, mode: mode, key: key, childTables: childTables, indexes: indexes)

@@ -30,6 +30,19 @@ public struct ConfigValue {
 
     func error(_ message: String) { context.diagnostics.error(message, at: location) }
 
+    /// Whether the value came through `${VAR}`, so its text is not to be shown.
+    var isPlaceholder: Bool {
+        if case .scalar(let scalar) = node { return scalar.string.contains("${") }
+        return false
+    }
+
+    /// How a value is echoed in a message: quoted, or as the file wrote it when it came from
+    /// `${VAR}`, so that an environment variable's value (a token, a password) is never printed.
+    public func shown(_ text: String) -> String {
+        if isPlaceholder, case .scalar(let scalar) = node { return "'\(scalar.string)'" }
+        return "'\(text.count > 80 ? String(text.prefix(77)) + "..." : text)'"
+    }
+
     private var kindName: String {
         switch node {
         case .scalar: "a scalar"
@@ -64,11 +77,11 @@ public struct ConfigValue {
     public func integer(in range: ClosedRange<Int>? = nil) -> Int? {
         guard let text = string() else { return nil }
         guard let n = Int(text.trimmingCharacters(in: .whitespaces)) else {
-            error("'\(path)' must be an integer, found \"\(text)\"")
+            error("'\(path)' must be an integer, found \(shown(text))")
             return nil
         }
         if let range, !range.contains(n) {
-            error("'\(path)' must be between \(range.lowerBound) and \(range.upperBound), found \(n)")
+            error("'\(path)' must be between \(range.lowerBound) and \(range.upperBound), found \(isPlaceholder ? shown(text) : String(n))")
             return nil
         }
         return n
@@ -80,7 +93,7 @@ public struct ConfigValue {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
         default:
-            error("'\(path)' must be true or false, found \"\(text)\"")
+            error("'\(path)' must be true or false, found \(shown(text))")
             return nil
         }
     }
@@ -117,6 +130,7 @@ public final class ConfigMap {
     public let path: String
     public let context: ConfigContext
     private var known: [String] = []
+    private var knownSet: Set<String> = []
 
     init(mapping: Node.Mapping, node: Node, path: String, context: ConfigContext) {
         self.mapping = mapping
@@ -129,19 +143,32 @@ public final class ConfigMap {
 
     private func childPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    /// All entries in file order (for maps keyed by user names, such as stage ids).
+    /// All entries in file order (for maps keyed by user names, such as stage ids). A key that
+    /// is not a plain string is reported and skipped.
     public func entries() -> [(key: String, keyLocation: SourceLocation, value: ConfigValue)] {
-        mapping.map { key, value in
-            let name = key.string ?? "\(key)"
+        mapping.compactMap { key, value in
+            guard let name = plainKey(key) else { return nil }
             return (name, context.location(of: key), ConfigValue(node: value, path: childPath(name), context: context))
         }
+    }
+
+    /// The key's text; nil, with an error, for a mapping, list or alias used as a key.
+    private func plainKey(_ key: Node) -> String? {
+        if case .scalar(let scalar) = key { return scalar.string }
+        let kind = switch key {
+        case .mapping: "mapping"
+        case .sequence: "list"
+        default: "complex value"
+        }
+        context.diagnostics.error("keys must be plain strings; '\(path.isEmpty ? "pipeline" : path)' has a \(kind) as a key", at: context.location(of: key))
+        return nil
     }
 
     public var keys: [String] { mapping.compactMap { $0.key.string } }
 
     /// The raw value of `key`, marking the key as known.
     public func value(_ key: String, required: Bool = false) -> ConfigValue? {
-        if !known.contains(key) { known.append(key) }
+        if knownSet.insert(key).inserted { known.append(key) }
         guard let node = mapping[key] else {
             if required { context.diagnostics.error("'\(path)' is missing required key '\(key)'", at: location) }
             return nil
@@ -151,12 +178,24 @@ public final class ConfigMap {
 
     public func has(_ key: String) -> Bool { mapping[key] != nil }
 
+    /// `value(key).shown(text)`, or the text quoted when the key is absent.
+    public func shown(_ key: String, _ text: String) -> String {
+        mapping[key].map { ConfigValue(node: $0, path: childPath(key), context: context).shown(text) } ?? "'\(text)'"
+    }
+
     public func keyLocation(_ key: String) -> SourceLocation {
         for (k, _) in mapping where k.string == key { return context.location(of: k) }
         return location
     }
 
     public func string(_ key: String, required: Bool = false) -> String? { value(key, required: required)?.string() }
+
+    /// A credential: read as a string and remembered by `Secrets`, so no message ever shows it.
+    public func secret(_ key: String, required: Bool = false) -> String? {
+        let text = string(key, required: required)
+        if let text { Secrets.register(text) }
+        return text
+    }
     public func integer(_ key: String, in range: ClosedRange<Int>? = nil, required: Bool = false) -> Int? {
         value(key, required: required)?.integer(in: range)
     }
@@ -170,7 +209,7 @@ public final class ConfigMap {
         guard let text = v.string() else { return nil }
         guard choices.contains(text) else {
             let hint = nearest(text, in: choices).map { " (did you mean '\($0)'?)" } ?? ""
-            v.error("'\(v.path)' must be one of \(choices.joined(separator: ", ")), found '\(text)'\(hint)")
+            v.error("'\(v.path)' must be one of \(choices.joined(separator: ", ")), found \(v.shown(text))\(hint)")
             return nil
         }
         return text
@@ -190,8 +229,7 @@ public final class ConfigMap {
     /// Reports every key that no reader asked for, suggesting the nearest known one.
     public func finish() {
         for (key, _) in mapping {
-            let name = key.string ?? "\(key)"
-            guard !known.contains(name) else { continue }
+            guard let name = plainKey(key), !knownSet.contains(name) else { continue }
             let hint = nearest(name, in: known).map { " (did you mean '\($0)'?)" } ?? ""
             let valid = known.isEmpty ? "" : "; valid keys: \(known.joined(separator: ", "))"
             context.diagnostics.error("unknown key '\(name)' in '\(path.isEmpty ? "pipeline" : path)'\(hint)\(hint.isEmpty ? valid : "")",

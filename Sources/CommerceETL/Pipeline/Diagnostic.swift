@@ -27,6 +27,11 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
 public final class Diagnostics: @unchecked Sendable {
     // Only touched by the single thread that loads a pipeline file.
     public private(set) var items: [Diagnostic] = []
+    private var seen: Set<Diagnostic> = []
+    /// Problems beyond `limit`, counted but not kept: a file of a million bad keys costs no more
+    /// memory or time than its first few hundred.
+    public private(set) var omitted = 0
+    public static let limit = 200
 
     public init() {}
 
@@ -40,20 +45,27 @@ public final class Diagnostics: @unchecked Sendable {
 
     /// Keeps one copy of a problem that two readers of the same value both found.
     private func add(_ diagnostic: Diagnostic) {
-        if !items.contains(diagnostic) { items.append(diagnostic) }
+        if diagnostic.severity == .error { hasErrors = true }
+        guard items.count < Self.limit else {
+            omitted += 1
+            return
+        }
+        if seen.insert(diagnostic).inserted { items.append(diagnostic) }
     }
 
     public var errors: [Diagnostic] { items.filter { $0.severity == .error } }
     public var warnings: [Diagnostic] { items.filter { $0.severity == .warning } }
-    public var hasErrors: Bool { items.contains { $0.severity == .error } }
+    public private(set) var hasErrors = false
 
     public var sorted: [Diagnostic] {
         items.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
     }
 }
 
-/// The closest candidate by edit distance, when it is close enough to be a likely typo.
+/// The closest candidate by edit distance, when it is close enough to be a likely typo. Words
+/// longer than any key are no typo of one and are not compared (which keeps huge keys cheap).
 func nearest(_ word: String, in candidates: [String]) -> String? {
+    guard word.utf8.count <= 64 else { return nil }
     let w = word.lowercased()
     let scored = candidates.map { ($0, editDistance(w, $0.lowercased())) }
     if let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, word.count / 3) { return best.0 }

@@ -54,6 +54,8 @@ public struct Stage: Sendable {
     public var role: Role
     /// Batches buffered between this stage and each reader of its output.
     public var buffer: Int
+    /// Extracts: the most pages (API responses or files) the stage may read; nil for no cap.
+    public var maxPages: Int? = nil
 
     public var kind: String {
         switch role {

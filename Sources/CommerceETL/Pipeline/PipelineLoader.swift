@@ -7,14 +7,16 @@ public enum PipelineLoader {
     public struct Outcome {
         public var pipeline: Pipeline?
         public var diagnostics: [Diagnostic]
-        public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+        /// Problems found beyond those listed (`Diagnostics.limit`).
+        public var omitted = 0
+        public var hasErrors: Bool { omitted > 0 || diagnostics.contains { $0.severity == .error } }
     }
 
     public static func load(file: String, environment: [String: String] = ProcessInfo.processInfo.environment,
                             registry: StageRegistry = .standard) -> Outcome {
         let text: String
         do {
-            let reader = try FileReader(path: file)
+            let reader = try FileReader(path: file, limit: 64 << 20)
             var bytes: [UInt8] = []
             while let chunk = try reader.read(1 << 16) { bytes += chunk }
             guard let decoded = String(validating: bytes, as: UTF8.self) else {
@@ -29,6 +31,7 @@ public enum PipelineLoader {
 
     public static func load(yaml: String, file: String, environment: [String: String],
                             registry: StageRegistry = .standard) -> Outcome {
+        if let deep = YAMLDepth.check(yaml, file: file) { return Outcome(pipeline: nil, diagnostics: [deep]) }
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -43,11 +46,11 @@ public enum PipelineLoader {
             return failure(file, 1, 1, "the pipeline file is empty")
         }
         guard let top = ConfigValue(node: root, path: "", context: context).map() else {
-            return Outcome(pipeline: nil, diagnostics: diagnostics.sorted)
+            return Outcome(pipeline: nil, diagnostics: diagnostics.sorted, omitted: diagnostics.omitted)
         }
         var pipeline = Builder(top: top, context: context, registry: registry).build()
         pipeline?.digest = Manifest.sha256(Array(yaml.utf8))
-        return Outcome(pipeline: diagnostics.hasErrors ? nil : pipeline, diagnostics: diagnostics.sorted)
+        return Outcome(pipeline: diagnostics.hasErrors ? nil : pipeline, diagnostics: diagnostics.sorted, omitted: diagnostics.omitted)
     }
 
     private static func failure(_ file: String, _ line: Int, _ column: Int, _ message: String) -> Outcome {
@@ -87,9 +90,14 @@ private struct Builder {
             }
         }
         let name = top.string("name", required: true) ?? ""
-        if let nameValue = top.value("name"), !name.isEmpty,
-           !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) {
-            diagnostics.error("'name' may hold only letters, digits, '-', '_' and '.' (it names state and output files), found '\(name)'", at: nameValue.location)
+        if let nameValue = top.value("name"), !name.isEmpty {
+            if !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) {
+                diagnostics.error("'name' may hold only letters, digits, '-', '_' and '.' (it names state and output files), found \(nameValue.shown(name))", at: nameValue.location)
+            } else if name.allSatisfy({ $0 == "." }) {
+                diagnostics.error("'name' must not be '.' or '..' (it names a directory of state and output files); use letters or digits", at: nameValue.location)
+            } else if name.utf8.count > 100 {
+                diagnostics.error("'name' must be at most 100 characters (it names state and output files)", at: nameValue.location)
+            }
         }
         let description = top.string("description")
         let baseDirectory = top.string("base_dir")
@@ -173,7 +181,9 @@ private struct Builder {
         let connectionName = config.string("connection", required: true)
         let batchSize = config.integer("batch_size", in: 1...100_000) ?? Self.defaultBatchSize
         let buffer = config.integer("buffer", in: 1...1024) ?? Self.defaultBuffer
-        guard let connectionName else { config.finish(); return nil }
+        let maxPages = config.integer("max_pages", in: 1...1_000_000_000)
+        // Without a connection the other keys cannot be judged; say nothing more about them.
+        guard let connectionName else { return nil }
         guard let connection = connections[connectionName] else {
             // A declared but invalid connection was reported already; its extract settings cannot be judged.
             if !declaredConnections.contains(connectionName) {
@@ -187,7 +197,7 @@ private struct Builder {
         guard let extractor else { return nil }
         return Stage(id: id, location: location, input: nil, inputLocation: nil,
                      role: .extract(connection: connectionName, summary: connection.summary, extractor: extractor, batchSize: batchSize),
-                     buffer: buffer)
+                     buffer: buffer, maxPages: maxPages)
     }
 
     func parseTransform(_ id: String, _ location: SourceLocation, _ config: ConfigMap) -> Stage? {
@@ -235,7 +245,7 @@ private struct Builder {
             case "fail"?: return .fail
             case "skip"?: return .skip
             case let other?:
-                value.error("'\(value.path)' must be fail, skip or { quarantine: PATH }, found '\(other)'")
+                value.error("'\(value.path)' must be fail, skip or { quarantine: PATH }, found \(value.shown(other))")
                 return nil
             case nil: return nil
             }

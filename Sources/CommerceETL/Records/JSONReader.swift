@@ -13,13 +13,25 @@ public struct JSONReader {
     private let bytes: [UInt8]
     private var i = 0
     private var depth = 0
+    private var invalidUTF8 = 0
+    /// Objects and arrays open at once: deeper input is refused rather than risk the stack of
+    /// every recursive reader of the value (writers, comparisons, deallocation).
+    public static let maxDepth = 100
 
     public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> Value {
+        var invalid = 0
+        return try parse(bytes, invalidUTF8: &invalid)
+    }
+
+    /// Parses and adds to `invalidUTF8` the number of strings that held invalid UTF-8 (each such
+    /// sequence is replaced by U+FFFD).
+    public static func parse(_ bytes: [UInt8], invalidUTF8: inout Int) throws(JSONSyntaxError) -> Value {
         var reader = JSONReader(bytes: bytes)
         reader.skipSpace()
         let value = try reader.value()
         reader.skipSpace()
         guard reader.i == bytes.count else { throw reader.error("unexpected text after the JSON value") }
+        invalidUTF8 += reader.invalidUTF8
         return value
     }
 
@@ -56,7 +68,7 @@ public struct JSONReader {
 
     private mutating func nest() throws(JSONSyntaxError) {
         depth += 1
-        if depth > 512 { throw error("nested too deeply") }
+        if depth > Self.maxDepth { throw error("objects and arrays nested more than \(Self.maxDepth) levels deep") }
     }
 
     private mutating func object() throws(JSONSyntaxError) -> Value {
@@ -140,14 +152,14 @@ public struct JSONReader {
         guard i < bytes.count else { throw error("the JSON ends inside a string") }
         if bytes[i] == UInt8(ascii: "\"") {
             i += 1
-            return String(decoding: bytes[start..<(i - 1)], as: UTF8.self)
+            return text(bytes[start..<(i - 1)])
         }
         var out = Array(bytes[start..<i])
         while i < bytes.count {
             let b = bytes[i]
             if b == UInt8(ascii: "\"") {
                 i += 1
-                return String(decoding: out, as: UTF8.self)
+                return text(out[...])
             }
             if b != UInt8(ascii: "\\") {
                 out.append(b)
@@ -181,6 +193,12 @@ public struct JSONReader {
             i += 1
         }
         throw error("the JSON ends inside a string")
+    }
+
+    private mutating func text(_ bytes: ArraySlice<UInt8>) -> String {
+        if let s = String(validating: bytes, as: UTF8.self) { return s }
+        invalidUTF8 += 1
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private func hex4(_ at: Int) throws(JSONSyntaxError) -> UInt32 {

@@ -207,15 +207,22 @@ public enum NaiveTimeZone: Sendable {
     }
 
     /// The offset in force at a local wall time (seconds since the epoch as if it were UTC).
+    ///
+    /// A wall time the clocks pass twice (the hour they go back) means the earlier instant, as
+    /// java.time and Python do by default; a wall time they skip (the hour they go forward) is
+    /// read with the offset in force before the change, so it lands that much later.
     public func offset(forLocal local: Int64) -> Int32 {
         switch self {
         case .utc: return 0
         case .fixed(let seconds): return seconds
         case .named(let name):
             guard let zone = TimeZone(identifier: name) else { return 0 }
-            // Two steps find the offset of the instant whose wall time is `local`.
-            let guess = zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(local)))
-            return Int32(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(local - Int64(guess)))))
+            func offset(at instant: Int64) -> Int64 { Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(instant)))) }
+            let before = offset(at: local - 86_400), after = offset(at: local + 86_400)
+            // The offsets whose instant really shows this wall time.
+            let valid = (before == after ? [before] : [before, after]).filter { offset(at: local - $0) == $0 }
+            // Two: the larger offset gives the earlier instant. None: a skipped wall time.
+            return Int32(valid.max() ?? before)
         }
     }
 }

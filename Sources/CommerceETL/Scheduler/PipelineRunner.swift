@@ -265,13 +265,15 @@ public struct PipelineRunner: Sendable {
         let sorted = stats.sorted { order.firstIndex(of: $0.id)! < order.firstIndex(of: $1.id)! }
         let publishing = Publishing(files: staged, obsolete: results.all.flatMap(\.obsolete), stages: sorted,
                                     bookmarks: context.state?.proposals ?? [:], acknowledgements: context.afterCommit.count > 0)
+        // Database transactions first (the likelier to fail), then the file renames.
+        let commits = results.all.compactMap(\.commit)
+        // Every target is checked before anything is committed, so that publishing does all or nothing.
         do {
+            try checkTargets(publishing, databases: commits.map(\.target), context: context)
             try checkpoints.publishing(publishing.value)
         } catch {
             throw stopped(error, checkpoints: checkpoints, writers: writers, context: context)
         }
-        // Database transactions first (the likelier to fail), then the file renames.
-        let commits = results.all.compactMap(\.commit)
         var committed = 0
         do {
             for action in commits {
@@ -285,6 +287,18 @@ public struct PipelineRunner: Sendable {
                              saved: checkpoints.current.summary)
         }
         return try await publish(publishing, databases: commits.map(\.target), context: context, started: started, startedAt: startedAt)
+    }
+
+    private func report(_ publishing: Publishing, databases: [String], context: RunContext, started: ContinuousClock.Instant) -> RunReport {
+        RunReport(runID: context.runID, stages: publishing.stages, warnings: log.warnings,
+                  seconds: (ContinuousClock.now - started).seconds, published: databases + publishing.files.map(\.final))
+    }
+
+    /// Checks every file target and the manifest's (OutputTargets), before anything is committed.
+    private func checkTargets(_ publishing: Publishing, databases: [String], context: RunContext) throws {
+        let manifestPath = try Manifest.path(pipeline: pipeline, report: report(publishing, databases: databases, context: context, started: .now),
+                                             run: context)
+        try OutputTargets.check(publishing.files.map(\.final) + (manifestPath.map { [$0] } ?? []))
     }
 
     /// The run stopped: with checkpoints saved, its outputs are kept for a resumed run; without, removed.
@@ -301,31 +315,36 @@ public struct PipelineRunner: Sendable {
         return error
     }
 
-    /// Renames the files into place and records the run (manifest, bookmarks), then forgets the checkpoint.
+    /// Renames the files and the manifest into place and records the run (bookmarks), then forgets the checkpoint.
     private func publish(_ publishing: Publishing, databases: [String], context: RunContext,
                          started: ContinuousClock.Instant, startedAt: Date) async throws -> RunReport {
-        var published = databases
+        var report = report(publishing, databases: databases, context: context, started: started)
+        var renamed = 0
         do {
+            // Written under its temporary name from the files' temporaries (and the committed
+            // databases), renamed with them.
+            let sources = Dictionary(publishing.files.map { ($0.final, $0.temporary) }, uniquingKeysWith: { a, _ in a })
+            let manifest: PreparedManifest?
+            do {
+                manifest = try Manifest.prepare(pipeline: pipeline, report: report, run: context, startedAt: startedAt, finishedAt: Date(), sources: sources)
+            } catch {
+                throw ETLError("the manifest could not be written: \(describe(error))")
+            }
+            report.manifest = manifest?.path
             for file in publishing.files {
                 // Already renamed when a run interrupted while publishing is finished.
-                if !FileManager.default.fileExists(atPath: file.temporary), FileManager.default.fileExists(atPath: file.final), context.resuming { 
-                    published.append(file.final)
+                if !FileManager.default.fileExists(atPath: file.temporary), FileManager.default.fileExists(atPath: file.final), context.resuming {
+                    renamed += 1
                     continue
                 }
                 try AtomicFile.publish(temporary: file.temporary, final: file.final)
-                published.append(file.final)
+                renamed += 1
             }
+            try manifest?.commit()
             for stale in publishing.obsolete { try? FileManager.default.removeItem(atPath: stale) }
         } catch {
-            throw RunStopped(underlying: ETLError("could not publish outputs (\(published.count - databases.count) of \(publishing.files.count) were published): \(describe(error))"),
+            throw RunStopped(underlying: ETLError("could not publish outputs (\(renamed) of \(publishing.files.count) file(s) were put in place, the rest are kept under their temporary names): \(describe(error))"),
                              saved: "unfinished run \(context.runID) (publishing)")
-        }
-        var report = RunReport(runID: context.runID, stages: publishing.stages, warnings: log.warnings,
-                               seconds: (ContinuousClock.now - started).seconds, published: published)
-        do {
-            report.manifest = try Manifest.write(pipeline: pipeline, report: report, run: context, startedAt: startedAt, finishedAt: Date())
-        } catch {
-            throw ETLError("the outputs were published, but the manifest could not be written: \(describe(error))")
         }
         // Bookmarks move only now, after every output is committed.
         do {
@@ -353,6 +372,12 @@ public struct PipelineRunner: Sendable {
         for stage in pipeline.stages {
             guard case .load(_, let load as SQLiteLoad) = stage.role else { continue }
             let path = try OutputPath.final(load.path, run: context)
+            if !databases.contains(path) { databases.append(path) }
+        }
+        try checkTargets(publishing, databases: databases, context: context)
+        for stage in pipeline.stages {
+            guard case .load(_, let load as SQLiteLoad) = stage.role else { continue }
+            let path = try OutputPath.final(load.path, run: context)
             let db = try SQLiteDatabase(path: path)
             defer { db.close() }
             try db.execute("BEGIN IMMEDIATE")
@@ -363,7 +388,6 @@ public struct PipelineRunner: Sendable {
                 try? db.execute("ROLLBACK")
                 throw error
             }
-            if !databases.contains(path) { databases.append(path) }
         }
         if publishing.acknowledgements {
             log.warning("the interrupted run had exported orders to acknowledge as sent; they stay unsent and are exported again by the next run")
@@ -389,7 +413,7 @@ public struct PipelineRunner: Sendable {
         case .extract(_, _, let extractor, let batchSize):
             let resume = stages.plan.extracts[stage.id]
             let emitter = RecordEmitter(batchSize: batchSize, extract: stage.id, checkpointEvery: pipeline.checkpointEvery,
-                                        resume: resume) { batch in try await fanOut.send(batch) }
+                                        resume: resume, maxPages: stage.maxPages) { batch in try await fanOut.send(batch) }
             if resume?.final != true || extractor.resumable {
                 try await extractor.run(emitter, context: context)
             }

@@ -20,10 +20,22 @@ public final class RecordEmitter: @unchecked Sendable {
     private var pagesSinceMark = 0
     private var generation = 0
     private(set) var ended = false
+    /// The most pages the stage may read (`max_pages`).
+    let maxPages: Int?
+    /// Where pages come from ("from https://..."), set by the extractor, for messages.
+    public var origin = ""
+    // The page being emitted, and every earlier page, by a fingerprint of their records: an API
+    // that sends the same page again (a token or link that never moves on) would otherwise be
+    // read forever, duplicating records.
+    private var pageCount = 0
+    private var pageFirst: Record? = nil
+    private var pageLast: Record? = nil
+    private var fingerprints: [Int: Int] = [:]
 
     init(batchSize: Int, extract: String = "", checkpointEvery: Int = 50, resume: SavedCheckpoint.Extract? = nil,
-         send: @escaping @Sendable (Batch) async throws -> Void) {
+         maxPages: Int? = nil, send: @escaping @Sendable (Batch) async throws -> Void) {
         self.batchSize = batchSize
+        self.maxPages = maxPages
         self.send = send
         self.extract = extract
         self.checkpointEvery = max(1, checkpointEvery)
@@ -35,6 +47,9 @@ public final class RecordEmitter: @unchecked Sendable {
     }
 
     public func emit(_ record: Record) async throws {
+        if pageCount == 0 { pageFirst = record }
+        pageLast = record
+        pageCount += 1
         buffer.append(record)
         count += 1
         if buffer.count >= batchSize { try await flush() }
@@ -42,12 +57,42 @@ public final class RecordEmitter: @unchecked Sendable {
 
     /// Counts one page (an API response or a file) read, for an extract that cannot continue
     /// an interrupted run part way (it starts over instead).
-    public func countPage() { pages += 1 }
+    public func countPage() throws {
+        pages += 1
+        pageCount = 0
+        try checkPageCap()
+    }
+
+    private func checkPageCap() throws {
+        if let maxPages, pages > maxPages {
+            throw ETLError("page \(pages)\(origin.isEmpty ? "" : " " + origin): the stage has read max_pages (\(maxPages)) pages and the source still has more; raise max_pages or narrow the extract")
+        }
+    }
+
+    /// The API page just read is within `max_pages` and not one read before.
+    private func checkPage() throws {
+        defer {
+            pageCount = 0
+            pageFirst = nil
+            pageLast = nil
+        }
+        try checkPageCap()
+        guard pageCount > 0, let first = pageFirst, let last = pageLast else { return }
+        var hasher = Hasher()
+        hasher.combine(pageCount)
+        hasher.combine(first)
+        hasher.combine(last)
+        let fingerprint = hasher.finalize()
+        if let earlier = fingerprints.updateValue(pages, forKey: fingerprint) {
+            throw ETLError("page \(pages)\(origin.isEmpty ? "" : " " + origin) holds the same records as page \(earlier): the API keeps sending pages it already sent (a paging token or next link that never moves on); stopping instead of reading forever")
+        }
+    }
 
     /// A page's records are all emitted; `position` says how to continue after it (read only
     /// when a checkpoint is due).
     public func pageDone(_ position: @autoclosure () -> Value) async throws {
         pages += 1
+        try checkPage()
         pagesSinceMark += 1
         if pagesSinceMark >= checkpointEvery { try await mark(position(), final: false) }
     }
@@ -68,6 +113,8 @@ public final class RecordEmitter: @unchecked Sendable {
         pages = 0
         count = 0
         pagesSinceMark = 0
+        fingerprints = [:]
+        pageCount = 0
         generation += 1
         try await send(Batch(records: [], mark: CheckpointMark(extract: extract, seq: 0, pages: 0, records: 0, position: .null,
                                                                restart: true, generation: generation)))

@@ -42,10 +42,10 @@ public struct ConvertCurrencyStep: TransformStep {
         guard let config = value.map() else { return nil }
         let to = config.string("to", required: true)
         if let to, to != "order", !Self.isCode(to) {
-            config.value("to")?.error("'\(config.path).to' must be an ISO 4217 code such as EUR, or 'order', found '\(to)'")
+            config.value("to")?.error("'\(config.path).to' must be an ISO 4217 code such as EUR, or 'order', found \(config.shown("to", to))")
         }
         let from = config.string("from")
-        if let from, !Self.isCode(from) { config.value("from")?.error("'\(config.path).from' must be an ISO 4217 code, found '\(from)'") }
+        if let from, !Self.isCode(from) { config.value("from")?.error("'\(config.path).from' must be an ISO 4217 code, found \(config.shown("from", from))") }
         var table: RateTable? = nil
         var ratesFile: String? = nil
         if let rates = config.value("rates") {
@@ -87,16 +87,16 @@ public struct ConvertCurrencyStep: TransformStep {
         }
         let currency = record["Currency"]?.flatText?.uppercased()
         let target = to == "order" ? (currency ?? from) : to
-        let rate: Decimal
+        let rate: ExactRate
         let source: String
         if target == from {
-            rate = 1
+            rate = ExactRate(1)
             source = "none"
         } else if target == currency, case .decimal(let r)? = record["ExchangeRate"] {
-            rate = r.value
+            rate = ExactRate(r.value)
             source = "order"
         } else if target == currency, case .integer(let r)? = record["ExchangeRate"] {
-            rate = Decimal(r)
+            rate = ExactRate(Decimal(r))
             source = "order"
         } else {
             guard let table, let r = table.rate(from: from, to: target) else {
@@ -107,29 +107,52 @@ public struct ConvertCurrencyStep: TransformStep {
         }
         var out = record
         let scale = Money.minorUnits(target)
+        var sent: [String] = []
         if source != "none" {
             for path in fields { try convert(&out, path[...], rate: rate, scale: scale) }
             if fields == Self.orderMoneyFields.map({ $0.split(separator: ".").map(String.init) }) {
+                sent = Self.discountListProblems(record, currency: from)
                 try keepPartsAddingUp(original: record, converted: &out, rate: rate, scale: scale)
             }
         }
-        out["conversion"] = .object(["from": .string(from), "to": .string(target),
-                                     "rate": .decimal(ExactDecimal(rate)), "source": .string(source)])
+        var conversion: Record = ["from": .string(from), "to": .string(target), "rate": .decimal(ExactDecimal(rate.shown)), "source": .string(source)]
+        // Re-splitting the lists makes them add up after conversion; what did not add up as the
+        // store sent it is kept here for `normalize_discounts`' discount_check.
+        if !sent.isEmpty { conversion["discount_check"] = .string(sent.joined(separator: "; ")) }
+        out["conversion"] = .object(conversion)
         return out
+    }
+
+    /// Items whose DiscountList does not add up to their Discount, in the currency the store sent.
+    static func discountListProblems(_ order: Record, currency: String) -> [String] {
+        guard case .array(let items)? = order["Items"] else { return [] }
+        var problems: [String] = []
+        for (position, value) in items.enumerated() {
+            guard case .object(let item) = value, case .array(let list)? = item["DiscountList"], !list.isEmpty else { continue }
+            var sum: Decimal = 0
+            for case .object(let entry) in list { sum += amount(entry["DiscountAmount"]) ?? 0 }
+            let discount = amount(item["Discount"]) ?? 0
+            if sum != discount {
+                problems.append("item \(position): DiscountList adds up to \(ExactDecimal(sum)) but Discount is \(ExactDecimal(discount)) (\(currency), as the store sent it)")
+            }
+        }
+        return problems
+    }
+
+    static func amount(_ v: Value?) -> Decimal? {
+        switch v {
+        case .decimal(let d)?: d.value
+        case .integer(let n)?: Decimal(n)
+        default: nil
+        }
     }
 
     /// Rounding each amount on its own can leave parts that no longer add up to their whole
     /// (a penny either way). For Aurora orders, a line's DiscountList is re-split from the line's
     /// converted Discount, and TotalDiscount becomes the converted line discounts plus the
     /// converted order-level remainder, so `normalize_discounts` sees consistent figures.
-    private func keepPartsAddingUp(original: Record, converted out: inout Record, rate: Decimal, scale: Int) throws {
-        func amount(_ v: Value?) -> Decimal? {
-            switch v {
-            case .decimal(let d)?: d.value
-            case .integer(let n)?: Decimal(n)
-            default: nil
-            }
-        }
+    private func keepPartsAddingUp(original: Record, converted out: inout Record, rate: ExactRate, scale: Int) throws {
+        let amount = Self.amount
         guard case .array(let sourceItems)? = original["Items"], case .array(var items)? = out["Items"] else { return }
         var lineDiscounts: Decimal = 0
         var convertedLineDiscounts: Int64 = 0
@@ -137,7 +160,9 @@ public struct ConvertCurrencyStep: TransformStep {
             guard case .object(var item) = value, case .object(let sourceItem) = sourceItems[i] else { continue }
             lineDiscounts += amount(sourceItem["Discount"]) ?? 0
             guard let discount = amount(item["Discount"]), let minorDiscount = Money.minor(discount, scale: scale) else { continue }
-            convertedLineDiscounts += minorDiscount
+            let (sum, overflow) = convertedLineDiscounts.addingReportingOverflow(minorDiscount)
+            guard !overflow else { throw ETLError("Items.*.Discount: the line discounts add up beyond the exact range") }
+            convertedLineDiscounts = sum
             if case .array(var list)? = item["DiscountList"], case .array(let sourceList)? = sourceItem["DiscountList"], !list.isEmpty {
                 let weights = sourceList.map { v -> Int64 in
                     guard case .object(let e) = v, let a = amount(e["DiscountAmount"]) else { return 0 }
@@ -156,25 +181,35 @@ public struct ConvertCurrencyStep: TransformStep {
         }
         out["Items"] = .array(items)
         if let total = amount(original["TotalDiscount"]) {
-            let rest = Money.round((total - lineDiscounts) * rate, scale: scale, rounding)
+            guard let rest = Money.convert(total - lineDiscounts, times: rate.numerator, over: rate.denominator, scale: scale, rounding) else {
+                throw ETLError("TotalDiscount \(ExactDecimal(total)) is beyond the exact range of the conversion")
+            }
             let restMinor = Money.minor(rest, scale: scale) ?? 0
-            out["TotalDiscount"] = .decimal(Money.decimal(minor: convertedLineDiscounts + restMinor, scale: scale))
+            let (sum, overflow) = convertedLineDiscounts.addingReportingOverflow(restMinor)
+            guard !overflow else { throw ETLError("TotalDiscount is beyond the exact range of the conversion") }
+            out["TotalDiscount"] = .decimal(Money.decimal(minor: sum, scale: scale))
         }
     }
 
-    private func convert(_ record: inout Record, _ path: ArraySlice<String>, rate: Decimal, scale: Int) throws {
+    private func convert(_ record: inout Record, _ path: ArraySlice<String>, rate: ExactRate, scale: Int) throws {
         guard let key = path.first, let value = record[key] else { return }
         record[key] = try convert(value, path.dropFirst(), rate: rate, scale: scale, field: key)
     }
 
-    private func convert(_ value: Value, _ rest: ArraySlice<String>, rate: Decimal, scale: Int, field: String) throws -> Value {
+    private func convert(_ value: Value, _ rest: ArraySlice<String>, rate: ExactRate, scale: Int, field: String) throws -> Value {
         if rest.isEmpty {
+            let amount: Decimal
             switch value {
             case .null: return .null
-            case .decimal(let d): return .decimal(ExactDecimal(Money.round(d.value * rate, scale: scale, rounding), scale: scale))
-            case .integer(let n): return .decimal(ExactDecimal(Money.round(Decimal(n) * rate, scale: scale, rounding), scale: scale))
+            case .decimal(let d): amount = d.value
+            case .integer(let n): amount = Decimal(n)
             default: throw ETLError("\(field) is \(value.kindName), not an amount")
             }
+            guard let converted = Money.convert(amount, times: rate.numerator, over: rate.denominator, scale: scale, rounding),
+                  Money.minor(converted, scale: scale) != nil else {
+                throw ETLError("\(field) \(ExactDecimal(amount)) is beyond the exact range of the conversion")
+            }
+            return .decimal(ExactDecimal(converted, scale: scale))
         }
         switch value {
         case .array(let items) where rest.first == "*":
@@ -204,11 +239,11 @@ public struct ConvertCurrencyStep: TransformStep {
                 return .object(variation)
             })
         }
-        out["conversion"] = .object(["from": .string(from), "to": .string(target), "rate": .decimal(ExactDecimal(rate)), "source": .string("table")])
+        out["conversion"] = .object(["from": .string(from), "to": .string(target), "rate": .decimal(ExactDecimal(rate.shown)), "source": .string("table")])
         return out
     }
 
-    private func convertPrices(_ list: Value?, from: String, to target: String, rate: Decimal, scale: Int) throws -> Value? {
+    private func convertPrices(_ list: Value?, from: String, to target: String, rate: ExactRate, scale: Int) throws -> Value? {
         guard case .array(var entries)? = list else { return list }
         func iso(_ v: Value) -> String? { if case .object(let r) = v { r["ISO"]?.flatText?.uppercased() } else { nil } }
         guard let source = entries.first(where: { iso($0) == from }), case .object(let sourceEntry) = source else { return list }
@@ -235,10 +270,11 @@ public struct RateTable: Sendable, Equatable {
     public var base: String
     public var rates: [String: Decimal]
 
-    /// The rate that turns an amount in `from` into `to`, through the base.
-    public func rate(from: String, to: String) -> Decimal? {
+    /// The rate that turns an amount in `from` into `to`, through the base: kept as the fraction
+    /// to-rate / from-rate, so the arithmetic is exact.
+    public func rate(from: String, to: String) -> ExactRate? {
         guard let f = from == base ? 1 : rates[from], let t = to == base ? 1 : rates[to], !f.isZero else { return nil }
-        return t / f
+        return ExactRate(numerator: t, denominator: f)
     }
 
     static func parse(_ map: ConfigMap) -> RateTable? {
@@ -248,7 +284,7 @@ public struct RateTable: Sendable, Equatable {
             for entry in list.entries() {
                 guard let text = entry.value.string() else { continue }
                 guard let d = ExactDecimal(parsing: text), d.value > 0 else {
-                    entry.value.error("'\(entry.value.path)' must be a positive decimal rate, found '\(text)'")
+                    entry.value.error("'\(entry.value.path)' must be a positive decimal rate, found \(entry.value.shown(text))")
                     continue
                 }
                 rates[entry.key.uppercased()] = d.value
@@ -262,7 +298,7 @@ public struct RateTable: Sendable, Equatable {
     static func load(_ path: String, shown: String) throws -> RateTable {
         let text: String
         do {
-            let reader = try FileReader(path: path)
+            let reader = try FileReader(path: path, limit: 16 << 20)
             var bytes: [UInt8] = []
             while let chunk = try reader.read(1 << 16) { bytes += chunk }
             text = String(decoding: bytes, as: UTF8.self)
@@ -278,4 +314,20 @@ public struct RateTable: Sendable, Equatable {
         }
         return table
     }
+}
+
+/// An exchange rate as an exact fraction (a cross rate is to-rate / from-rate).
+public struct ExactRate: Sendable, Equatable {
+    public var numerator: Decimal
+    public var denominator: Decimal
+
+    public init(numerator: Decimal, denominator: Decimal) {
+        self.numerator = numerator
+        self.denominator = denominator
+    }
+
+    public init(_ rate: Decimal) { self.init(numerator: rate, denominator: 1) }
+
+    /// The rate written to records (`conversion.rate`): the fraction to 38 digits, for display only.
+    public var shown: Decimal { denominator == 1 ? numerator : numerator / denominator }
 }

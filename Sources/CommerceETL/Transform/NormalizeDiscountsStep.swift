@@ -20,6 +20,9 @@ public struct NormalizeDiscountsStep: TransformStep {
         return NormalizeDiscountsStep()
     }
 
+    /// The most units of one line whose net amounts are listed one by one.
+    static let maxUnits: Int64 = 10_000
+
     public func apply(_ records: [Record]) throws -> [Record] { try records.map(normalize) }
 
     private func currency(of order: Record) -> String {
@@ -34,10 +37,15 @@ public struct NormalizeDiscountsStep: TransformStep {
         func minor(_ value: Value?, _ what: String, default fallback: Int64? = nil) throws -> Int64 {
             switch value {
             case .decimal(let d)?:
-                guard let m = Money.minor(d.value, scale: scale) else { throw ETLError("\(id): \(what) \(d) has more digits than \(code) allows (\(scale))") }
+                guard let m = Money.minor(d.value, scale: scale) else {
+                    if Money.minor(Money.round(d.value, scale: scale, .halfUp), scale: scale) == nil {
+                        throw ETLError("\(id): \(what) \(d) is beyond the exact range of \(code) amounts (\(Int64.max) minor units)")
+                    }
+                    throw ETLError("\(id): \(what) \(d) has more digits than \(code) allows (\(scale))")
+                }
                 return m
             case .integer(let n)?:
-                guard let m = Money.minor(Decimal(n), scale: scale) else { throw ETLError("\(id): \(what) \(n) is too large") }
+                guard let m = Money.minor(Decimal(n), scale: scale) else { throw ETLError("\(id): \(what) \(n) is beyond the exact range of \(code) amounts") }
                 return m
             case nil, .null?:
                 if let fallback { return fallback }
@@ -49,7 +57,18 @@ public struct NormalizeDiscountsStep: TransformStep {
         guard case .array(let itemValues)? = order["Items"] else {
             throw ETLError("\(id): no Items to normalize")
         }
+        // Checked arithmetic: amounts from outside never trap, and never wrap into wrong figures.
+        func checked(_ result: (partialValue: Int64, overflow: Bool), _ what: @autoclosure () -> String) throws -> Int64 {
+            if result.overflow { throw ETLError("\(id): \(what()) is beyond the exact range of \(code) amounts") }
+            return result.partialValue
+        }
+        // What did not add up as the store sent it, when `convert_currency` re-split the lists.
         var problems: [String] = []
+        var sentChecked = false
+        if case .object(let c)? = order["conversion"], case .string(let sent)? = c["discount_check"] {
+            problems.append(sent)
+            sentChecked = true
+        }
         struct Line { var gross: Int64; var discount: Int64; var price: Int64; var quantity: Int; var lineOrder: Int64; var position: Int }
         var lines: [Line] = []
         for (position, value) in itemValues.enumerated() {
@@ -58,11 +77,17 @@ public struct NormalizeDiscountsStep: TransformStep {
             guard case .integer(let quantity)? = item["Quantity"], quantity >= 0 else {
                 throw ETLError("\(id): item \(position) has no whole Quantity")
             }
+            guard quantity <= Self.maxUnits else {
+                throw ETLError("\(id): item \(position) Quantity \(quantity) is more than the \(Self.maxUnits) units unit_net_amounts lists one by one")
+            }
             let discount = try minor(item["Discount"], "item \(position) Discount", default: 0)
-            if case .array(let list)? = item["DiscountList"], !list.isEmpty {
+            if !sentChecked, case .array(let list)? = item["DiscountList"], !list.isEmpty {
                 var sum: Int64 = 0
                 for entry in list {
-                    if case .object(let e) = entry { sum += try minor(e["DiscountAmount"], "item \(position) DiscountAmount", default: 0) }
+                    if case .object(let e) = entry {
+                        sum = try checked(sum.addingReportingOverflow(try minor(e["DiscountAmount"], "item \(position) DiscountAmount", default: 0)),
+                                          "item \(position) DiscountList")
+                    }
                 }
                 if sum != discount {
                     problems.append("item \(position): DiscountList adds up to \(Money.decimal(minor: sum, scale: scale)) but Discount is \(Money.decimal(minor: discount, scale: scale))")
@@ -70,11 +95,16 @@ public struct NormalizeDiscountsStep: TransformStep {
             }
             var lineOrder = Int64(position)
             if case .integer(let n)? = item["LineOrder"] { lineOrder = n }
-            lines.append(Line(gross: price * quantity, discount: discount, price: price, quantity: Int(quantity), lineOrder: lineOrder, position: position))
+            let gross = try checked(price.multipliedReportingOverflow(by: quantity), "item \(position) Price x Quantity")
+            if discount > gross {
+                problems.append("item \(position): Discount \(Money.decimal(minor: discount, scale: scale)) is more than the line's \(Money.decimal(minor: gross, scale: scale))")
+            }
+            lines.append(Line(gross: gross, discount: discount, price: price, quantity: Int(quantity), lineOrder: lineOrder, position: position))
         }
         let total = try minor(order["TotalDiscount"], "TotalDiscount", default: 0)
-        let onLines = lines.reduce(0) { $0 + $1.discount }
-        var remainder = total - onLines
+        var onLines: Int64 = 0
+        for line in lines { onLines = try checked(onLines.addingReportingOverflow(line.discount), "the sum of line discounts") }
+        var remainder = try checked(total.subtractingReportingOverflow(onLines), "TotalDiscount less the line discounts")
         if remainder < 0 {
             problems.append("line discounts (\(Money.decimal(minor: onLines, scale: scale))) exceed TotalDiscount (\(Money.decimal(minor: total, scale: scale)))")
             remainder = 0
@@ -83,7 +113,7 @@ public struct NormalizeDiscountsStep: TransformStep {
         let order_ = lines.indices.sorted { (lines[$0].lineOrder, lines[$0].position) < (lines[$1].lineOrder, lines[$1].position) }
         var shares = [Int64](repeating: 0, count: lines.count)
         if remainder > 0 {
-            if let allocated = Money.allocate(remainder, weights: order_.map { max(0, lines[$0].gross - lines[$0].discount) }) {
+            if let allocated = Money.allocate(remainder, weights: try order_.map { try checked(lines[$0].gross.subtractingReportingOverflow(lines[$0].discount), "item \($0) net amount") }) {
                 for (k, index) in order_.enumerated() { shares[index] = allocated[k] }
             } else {
                 problems.append("the order discount of \(Money.decimal(minor: remainder, scale: scale)) not on the lines has no line with a net amount to carry it")
@@ -94,14 +124,16 @@ public struct NormalizeDiscountsStep: TransformStep {
         for (i, value) in itemValues.enumerated() {
             guard case .object(var item) = value else { continue }
             let line = lines[i]
-            let discountTotal = line.discount + shares[i]
+            let discountTotal = try checked(line.discount.addingReportingOverflow(shares[i]), "item \(i) discount total")
             let money = { (m: Int64) in Value.decimal(Money.decimal(minor: m, scale: scale)) }
             item["gross_amount"] = money(line.gross)
             item["line_discount"] = money(line.discount)
             item["order_discount_share"] = money(shares[i])
             item["discount_total"] = money(discountTotal)
-            item["net_amount"] = money(line.gross - discountTotal)
-            item["unit_net_amounts"] = .array(Money.splitEvenly(discountTotal, count: line.quantity).map { money(line.price - $0) })
+            item["net_amount"] = money(try checked(line.gross.subtractingReportingOverflow(discountTotal), "item \(i) net amount"))
+            item["unit_net_amounts"] = .array(try Money.splitEvenly(discountTotal, count: line.quantity).map {
+                money(try checked(line.price.subtractingReportingOverflow($0), "item \(i) unit net amount"))
+            })
             items.append(.object(item))
         }
         out["Items"] = .array(items)

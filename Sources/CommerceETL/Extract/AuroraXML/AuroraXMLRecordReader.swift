@@ -68,10 +68,17 @@ public struct AuroraXMLRecordReader {
         public var description: String { "\(line):\(column): \(message)" }
     }
 
+    /// Elements open at once: deeper input is refused rather than risk the stack of every
+    /// recursive reader of the records it would become.
+    public static let maxDepth = 100
+
     /// Feeds one event; returns a record when one is complete.
     public mutating func consume(_ event: XMLEvent) throws(Failure) -> Record? {
         switch event.kind {
         case .start(let name, let attributes, _):
+            if frames.count + outer.count >= Self.maxDepth {
+                throw Failure(line: event.line, column: event.column, message: "elements nested more than \(Self.maxDepth) levels deep (at <\(name)>)")
+            }
             if !frames.isEmpty {
                 frames[frames.count - 1].hasChildElements = true
                 let node = frames[frames.count - 1].node?.children[name]

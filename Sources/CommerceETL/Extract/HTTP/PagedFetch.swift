@@ -7,8 +7,10 @@ import NIOHTTP1
 
 enum PagedFetch {
     /// Fetches pages `first...last` (or, with no `last`, until a page comes back empty) and
-    /// passes each page's records to `emit` in order.
-    static func run(first: Int, last: Int?, concurrency: Int,
+    /// passes each page's records to `emit` in order. With a `last` page promised by the API, a
+    /// page before it that comes back empty fails the run: the API's total was wrong, and
+    /// walking on through pages that hold nothing could take forever.
+    static func run(first: Int, last: Int?, concurrency: Int, origin: String = "",
                     fetch: @escaping @Sendable (Int) async throws -> [Record],
                     emit: ([Record]) async throws -> Void) async throws {
         if let last, last < first { return }
@@ -31,9 +33,14 @@ enum PagedFetch {
                 inFlight -= 1
                 ready[page] = records
                 while let records = ready.removeValue(forKey: nextToEmit) {
-                    if records.isEmpty, last == nil {
-                        finished = true
-                        break
+                    if records.isEmpty {
+                        if let last, nextToEmit < last {
+                            throw ETLError("page \(nextToEmit)\(origin.isEmpty ? "" : " " + origin) is empty, but the API's total promised \(last) pages; it stopped carrying records before its own end (a wrong total, or records removed while the export ran)")
+                        }
+                        if last == nil {
+                            finished = true
+                            break
+                        }
                     }
                     try await emit(records)
                     nextToEmit += 1
@@ -58,13 +65,19 @@ extension PagedFetch {
     /// The JSON connectors' walk: page 1, then pages by number (concurrently) when it reports a
     /// total, else by next links; continues from a checkpoint position `{page, pages, next}`.
     /// `pageDone` gets each finished page's position fields.
-    static func json(resume: Value?, pageSize: Int, concurrency: Int,
+    ///
+    /// Guards against APIs that never end: a `next` link already followed fails the run; so does
+    /// an empty page before the promised total (see `run`). A full last page is followed by one
+    /// look past the total, and records there are reported as a warning through `log`.
+    static func json(resume: Value?, pageSize: Int, concurrency: Int, log: RunLog, origin: String,
                      first: () async throws -> JSONPage?,
                      number: @escaping @Sendable (Int) async throws -> [Record],
                      link: (String, Int) async throws -> JSONPage?,
                      emit: ([Record]) async throws -> Void,
                      pageDone: (Record) async throws -> Void) async throws {
         var start = 2, pages: Int? = nil, next: String? = nil
+        // Records on the last page read, to tell whether the total may have been too small.
+        var lastCount = -1, fullest = 0
         if let saved = resume?["page"]?.int {
             start = saved
             pages = resume?["pages"]?.int
@@ -72,19 +85,36 @@ extension PagedFetch {
         } else {
             guard let page = try await first() else { return }
             try await emit(page.records)
-            pages = page.total.map { ($0 + pageSize - 1) / pageSize }
+            lastCount = page.records.count
+            fullest = lastCount
+            pages = page.total.map { $0 <= 0 ? 0 : $0 / pageSize + ($0 % pageSize == 0 ? 0 : 1) }
             next = page.records.isEmpty ? nil : page.next
             try await pageDone(["page": .integer(2), "pages": pages.map { .integer(Int64($0)) } ?? .null, "next": next.map { .string($0) } ?? .null])
         }
         var current = start
         if let pages {
-            try await run(first: start, last: pages, concurrency: concurrency, fetch: number, emit: { records in
+            try await run(first: start, last: pages, concurrency: concurrency, origin: origin, fetch: number, emit: { records in
                 try await emit(records)
+                lastCount = records.count
+                fullest = max(fullest, lastCount)
                 current += 1
                 try await pageDone(["page": .integer(Int64(current)), "pages": .integer(Int64(pages))])
             })
+            // A full last page (or one as full as any, where the API pages by less than asked)
+            // may mean the total was too small: look once past it.
+            if lastCount > 0, lastCount >= pageSize || (pages > 1 && lastCount >= fullest) {
+                // A failure here changes nothing: the export holds what the total promised.
+                if let beyond = try? await number(pages + 1), !beyond.isEmpty {
+                    log.warning("page \(pages + 1)\(origin.isEmpty ? "" : " " + origin), past the \(pages) page(s) the API's total promised, still holds \(beyond.count) record(s): the total is too small and this export may be incomplete")
+                }
+            }
         } else {
-            while let url = next, let page = try await link(url, current) {
+            var followed: Set<String> = []
+            while let url = next {
+                guard followed.insert(url).inserted else {
+                    throw ETLError("page \(current): the API's next link \(HTTPExchange.withoutQuery(url)) points at a page already read; stopping instead of reading the same pages forever")
+                }
+                guard let page = try await link(url, current) else { break }
                 try await emit(page.records)
                 next = page.records.isEmpty ? nil : page.next
                 current += 1
@@ -97,19 +127,21 @@ extension PagedFetch {
 /// One HTTP exchange for the JSON connectors, with failures classified for `RetryPolicy`.
 struct HTTPExchange: Sendable {
     var client: HTTPClient
-    var timeout: Int
+    var settings: HTTPSettings
 
     struct Answer: Sendable {
         var status: Int
         var headers: HTTPHeaders
         var body: [UInt8]
 
-        var retryAfter: Duration? { headers.first(name: "Retry-After").flatMap(Int.init).map { .seconds($0) } }
-        var text: String { String(decoding: body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+        var retryAfter: Duration? { RetryPolicy.retryAfter(headers.first(name: "Retry-After")) }
+        /// The start of the body, for messages (secrets are taken out where messages are printed).
+        var text: String { HTTPExchange.excerpt(body) }
     }
 
-    /// Sends the request and reads the whole answer (a page is bounded). Connection errors and
-    /// broken bodies are transient; the status is left to the caller.
+    /// Sends the request and reads the whole answer, up to `max_response_mb`. Connection errors
+    /// and broken bodies are transient, an answer over the limit is not; the status is left to
+    /// the caller.
     func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)], body: [UInt8]? = nil,
               limiter: RateLimiter?) async throws -> Answer {
         try await limiter?.acquire()
@@ -118,14 +150,23 @@ struct HTTPExchange: Sendable {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {
-            let response = try await client.execute(request, timeout: .seconds(Int64(timeout)))
-            let bytes = try await response.body.collect(upTo: 256 << 20)
+            let response = try await client.execute(request, timeout: .seconds(Int64(settings.timeout)))
+            let bytes = try await response.body.collect(upTo: settings.maxResponseBytes)
             return Answer(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
         } catch is CancellationError {
             throw CancellationError()
+        } catch is NIOTooManyBytesError {
+            throw FetchError.permanent("the answer from \(Self.withoutQuery(url)) is larger than \(settings.responseLimitText)")
         } catch {
             throw FetchError.transient("no complete answer from \(Self.withoutQuery(url)): \(String(describing: error).replacingOccurrences(of: "\n", with: " "))")
         }
+    }
+
+    /// At most 200 characters of a body, on one line, for messages.
+    static func excerpt(_ body: some Collection<UInt8>) -> String {
+        let text = String(decoding: body.prefix(600), as: UTF8.self)
+            .split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
+        return text.count > 200 ? String(text.prefix(200)) + "..." : text
     }
 
     /// URLs are named in messages without their query, which may carry filters but never secrets.
@@ -136,10 +177,14 @@ struct HTTPExchange: Sendable {
         answer.status == 429 || answer.status >= 500 ? .transient(message, retryAfter: answer.retryAfter) : .permanent(message)
     }
 
-    /// Parses a JSON body; a cut or malformed one is transient.
-    static func json(_ answer: Answer, _ url: String) throws -> Value {
+    /// Parses a JSON body; a cut or malformed one is transient. Strings with invalid UTF-8 are
+    /// counted in `invalid`.
+    static func json(_ answer: Answer, _ url: String, invalid: InvalidText? = nil, page: String = "") throws -> Value {
         do {
-            return try JSONReader.parse(answer.body)
+            var count = 0
+            let value = try JSONReader.parse(answer.body, invalidUTF8: &count)
+            invalid?.add(count, at: page)
+            return value
         } catch {
             throw FetchError.transient("malformed JSON from \(withoutQuery(url)): \(error)")
         }
