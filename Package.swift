@@ -56,6 +56,9 @@ let package = Package(
                 "CommerceETL", "DemoStore", "CSQLite", "CZlib", "commerce-etl",
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // A server that misbehaves on purpose, for the hostile-source tests.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
     ]

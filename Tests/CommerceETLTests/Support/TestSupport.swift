@@ -163,3 +163,43 @@ func parseStep(_ yaml: String) throws -> any TransformStep {
     let run = RunContext(runID: "t", pipelineName: "t", workingDirectory: Fixtures.packageRoot.path, logger: quietLog())
     return try first.step.prepared(for: run)
 }
+
+/// Runs the CLI without blocking a thread of the test's executor (so an in-process server keeps
+/// answering), killing it after `limit`: a run that hangs fails its test instead of the suite.
+func runCLIAsync(_ arguments: [String], in directory: URL, environment: [String: String] = [:],
+                 limit: Duration = .seconds(60)) async throws -> CLIResult {
+    let process = Process()
+    process.executableURL = cliBinary()
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    let collected = Mutex<(Data, Data)>((Data(), Data()))
+    let readers = DispatchGroup()
+    for (pipe, isOut) in [(out, true), (err, false)] {
+        readers.enter()
+        DispatchQueue.global().async {
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            collected.withLock { if isOut { $0.0 = data } else { $0.1 = data } }
+            readers.leave()
+        }
+    }
+    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+        process.terminationHandler = { _ in done.resume() }
+        do { try process.run() } catch { done.resume() }
+        let pid = process.processIdentifier
+        Task {
+            try? await Task.sleep(for: limit)
+            if process.isRunning { kill(pid, SIGKILL) }
+        }
+    }
+    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in readers.notify(queue: .global()) { done.resume() } }
+    let (o, e) = collected.withLock { $0 }
+    return CLIResult(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+import Synchronization

@@ -112,7 +112,7 @@ extension PagedFetch {
             var followed: Set<String> = []
             while let url = next {
                 guard followed.insert(url).inserted else {
-                    throw ETLError("page \(current): the API's next link \(HTTPExchange.withoutQuery(url)) points at a page already read; stopping instead of reading the same pages forever")
+                    throw ETLError("page \(current)\(origin.isEmpty ? "" : " " + origin): the API's next link \(HTTPExchange.withoutQuery(url)) points at a page already read; stopping instead of reading the same pages forever")
                 }
                 guard let page = try await link(url, current) else { break }
                 try await emit(page.records)
