@@ -133,7 +133,8 @@ public struct ConvertCurrencyStep: TransformStep {
             for case .object(let entry) in list { sum += amount(entry["DiscountAmount"]) ?? 0 }
             let discount = amount(item["Discount"]) ?? 0
             if sum != discount {
-                problems.append("item \(position): DiscountList adds up to \(ExactDecimal(sum)) but Discount is \(ExactDecimal(discount)) (\(currency), as the store sent it)")
+                let scale = Money.minorUnits(currency)
+                problems.append("item \(position): DiscountList adds up to \(ExactDecimal(sum, scale: scale)) but Discount is \(ExactDecimal(discount, scale: scale)) (\(currency), as the store sent it)")
             }
         }
         return problems
