@@ -230,6 +230,10 @@ public final class ConfigMap {
     public func finish() {
         for (key, _) in mapping {
             guard let name = plainKey(key), !knownSet.contains(name) else { continue }
+            if context.diagnostics.isFull {
+                context.diagnostics.error("unknown key", at: context.location(of: key))
+                continue
+            }
             let hint = nearest(name, in: known).map { " (did you mean '\($0)'?)" } ?? ""
             let valid = known.isEmpty ? "" : "; valid keys: \(known.joined(separator: ", "))"
             context.diagnostics.error("unknown key '\(name)' in '\(path.isEmpty ? "pipeline" : path)'\(hint)\(hint.isEmpty ? valid : "")",

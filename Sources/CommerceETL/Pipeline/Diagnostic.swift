@@ -56,6 +56,8 @@ public final class Diagnostics: @unchecked Sendable {
     public var errors: [Diagnostic] { items.filter { $0.severity == .error } }
     public var warnings: [Diagnostic] { items.filter { $0.severity == .warning } }
     public private(set) var hasErrors = false
+    /// No more problems will be kept, only counted: callers can skip costly messages.
+    public var isFull: Bool { items.count >= Self.limit }
 
     public var sorted: [Diagnostic] {
         items.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
