@@ -193,3 +193,37 @@ struct HostileLocalFileTests {
         #expect(!Fixtures.files(in: dir).contains { $0.contains(".tmp-") })
     }
 }
+
+@Suite struct StreamingParserTests {
+    private func events(_ document: [UInt8], chunk: Int) throws -> [XMLEvent.Kind] {
+        var parser = XMLPullParser()
+        var out: [XMLEvent.Kind] = []
+        var i = 0
+        while i < document.count {
+            parser.feed(document[i..<min(document.count, i + chunk)])
+            i += chunk
+            while let e = try parser.next() { out.append(e.kind) }
+        }
+        parser.finish()
+        while let e = try parser.next() { out.append(e.kind) }
+        return out
+    }
+
+    /// Every construct split at every byte gives the same events as the whole document: the
+    /// parser resumes its searches where they stopped (that keeps long text linear) without
+    /// losing a boundary that arrives in the next chunk.
+    @Test func everySplitPointGivesTheSameEvents() throws {
+        let document = Array(#"<?xml version="1.0"?><!-- a -- comment --><A x="1>2" y='q'><![CDATA[<not a tag>]]]]><B/>t&amp;u<C>caf&#233;</C></A>"#.utf8)
+        let whole = try events(document, chunk: document.count)
+        #expect(whole.count == 9)
+        for chunk in 1...12 { #expect(try events(document, chunk: chunk) == whole, "chunk \(chunk)") }
+    }
+
+    @Test func aLongTextNodeArrivingInSmallChunksIsReadWhole() throws {
+        let text = String(repeating: "0123456789abcdef", count: 1 << 18)   // 4 MiB
+        let document = Array("<A>\(text)</A>".utf8)
+        let kinds = try events(document, chunk: 4096)
+        #expect(kinds.count == 3)
+        #expect(kinds[1] == .text(text, cdata: false))
+    }
+}

@@ -100,7 +100,8 @@ actor AccessTokens {
         }
         Secrets.register(token)
         var lifetime: Int64 = 3600
-        if case .integer(let n)? = reply["expires_in"] { lifetime = n }
+        // Whatever the server says, between a second and a year: the arithmetic below stays finite.
+        if case .integer(let n)? = reply["expires_in"] { lifetime = min(max(n, 1), 31_536_000) }
         // Refresh a fifth of the lifetime early (at most a minute), so no page carries a token that dies in flight.
         let margin = min(60, Double(lifetime) / 5)
         current = (token, .now + .milliseconds(Int64((Double(lifetime) - margin) * 1000)))
