@@ -196,7 +196,7 @@ public struct JSONReader {
     }
 
     private mutating func text(_ bytes: ArraySlice<UInt8>) -> String {
-        if let s = String(validating: bytes, as: UTF8.self) { return s }
+        if let s = bytes.withUnsafeBufferPointer({ String(validatingUTF8Bytes: $0) }) { return s }
         invalidUTF8 += 1
         return String(decoding: bytes, as: UTF8.self)
     }
