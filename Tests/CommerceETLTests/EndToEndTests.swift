@@ -187,10 +187,7 @@ import Testing
               orders_csv: { input: orders, csv: { path: out/orders.csv } }
             """.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
 
-        let process = Process()
-        process.executableURL = cliBinary()
-        process.arguments = ["run", "p.yml"]
-        process.currentDirectoryURL = dir
+        let process = cliProcess(["run", "p.yml"], in: dir)
         let err = Pipe()
         process.standardError = err
         process.standardOutput = Pipe()

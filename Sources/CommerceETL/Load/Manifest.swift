@@ -26,8 +26,8 @@ struct PreparedManifest {
 
 enum Manifest {
     /// Where the manifest goes; nil when the run wrote no file and no manifest path is configured.
-    static func path(pipeline: Pipeline, report: RunReport, run: RunContext) throws -> String? {
-        let firstOutput = report.stages.flatMap(\.files).first
+    static func path(pipeline: Pipeline, stages: [StageStats], run: RunContext) throws -> String? {
+        let firstOutput = stages.flatMap(\.files).first
         if firstOutput == nil, pipeline.manifest == nil { return nil }
         if let configured = pipeline.manifest { return try OutputPath.final(configured, run: run) }
         let dir = firstOutput.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? run.outputBase
@@ -38,7 +38,7 @@ enum Manifest {
     /// (for their size and SHA-256) from `sources`, the temporary each final name is renamed from.
     static func prepare(pipeline: Pipeline, report: RunReport, run: RunContext, startedAt: Date, finishedAt: Date,
                         sources: [String: String]) throws -> PreparedManifest? {
-        guard let path = try path(pipeline: pipeline, report: report, run: run) else { return nil }
+        guard let path = try path(pipeline: pipeline, stages: report.stages, run: run) else { return nil }
         func shown(_ file: String) -> String {
             let prefix = run.workingDirectory.hasSuffix("/") ? run.workingDirectory : run.workingDirectory + "/"
             return file.hasPrefix(prefix) ? String(file.dropFirst(prefix.count)) : file

@@ -269,7 +269,7 @@ public struct PipelineRunner: Sendable {
         let commits = results.all.compactMap(\.commit)
         // Every target is checked before anything is committed, so that publishing does all or nothing.
         do {
-            try checkTargets(publishing, databases: commits.map(\.target), context: context)
+            try checkTargets(publishing, context: context)
             try checkpoints.publishing(publishing.value)
         } catch {
             throw stopped(error, checkpoints: checkpoints, writers: writers, context: context)
@@ -295,9 +295,8 @@ public struct PipelineRunner: Sendable {
     }
 
     /// Checks every file target and the manifest's (OutputTargets), before anything is committed.
-    private func checkTargets(_ publishing: Publishing, databases: [String], context: RunContext) throws {
-        let manifestPath = try Manifest.path(pipeline: pipeline, report: report(publishing, databases: databases, context: context, started: .now),
-                                             run: context)
+    private func checkTargets(_ publishing: Publishing, context: RunContext) throws {
+        let manifestPath = try Manifest.path(pipeline: pipeline, stages: publishing.stages, run: context)
         try OutputTargets.check(publishing.files.map(\.final) + (manifestPath.map { [$0] } ?? []))
     }
 
@@ -368,13 +367,8 @@ public struct PipelineRunner: Sendable {
         guard let publishing = Publishing(value) else {
             throw ETLError("\(SavedCheckpoint.path(in: stateDir)): the checkpoint is not of this tool's shape; discard it with 'commerce-etl state reset'")
         }
+        try checkTargets(publishing, context: context)
         var databases: [String] = []
-        for stage in pipeline.stages {
-            guard case .load(_, let load as SQLiteLoad) = stage.role else { continue }
-            let path = try OutputPath.final(load.path, run: context)
-            if !databases.contains(path) { databases.append(path) }
-        }
-        try checkTargets(publishing, databases: databases, context: context)
         for stage in pipeline.stages {
             guard case .load(_, let load as SQLiteLoad) = stage.role else { continue }
             let path = try OutputPath.final(load.path, run: context)
@@ -388,6 +382,7 @@ public struct PipelineRunner: Sendable {
                 try? db.execute("ROLLBACK")
                 throw error
             }
+            if !databases.contains(path) { databases.append(path) }
         }
         if publishing.acknowledgements {
             log.warning("the interrupted run had exported orders to acknowledge as sent; they stay unsent and are exported again by the next run")

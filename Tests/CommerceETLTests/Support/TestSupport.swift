@@ -124,8 +124,8 @@ func cliBinary() -> URL {
     return Fixtures.packageRoot.appendingPathComponent(".build/debug/commerce-etl")
 }
 
-/// Runs the CLI in `directory` and collects its output.
-func runCLI(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CLIResult {
+/// The CLI set up to run in `directory` with `environment` added to this process's.
+func cliProcess(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) -> Process {
     let process = Process()
     process.executableURL = cliBinary()
     process.arguments = arguments
@@ -133,6 +133,12 @@ func runCLI(_ arguments: [String], in directory: URL, environment: [String: Stri
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
     process.environment = env
+    return process
+}
+
+/// Runs the CLI in `directory` and collects its output.
+func runCLI(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CLIResult {
+    let process = cliProcess(arguments, in: directory, environment: environment)
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -168,13 +174,7 @@ func parseStep(_ yaml: String) throws -> any TransformStep {
 /// answering), killing it after `limit`: a run that hangs fails its test instead of the suite.
 func runCLIAsync(_ arguments: [String], in directory: URL, environment: [String: String] = [:],
                  limit: Duration = .seconds(60)) async throws -> CLIResult {
-    let process = Process()
-    process.executableURL = cliBinary()
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
+    let process = cliProcess(arguments, in: directory, environment: environment)
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
