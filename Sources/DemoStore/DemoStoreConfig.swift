@@ -27,6 +27,8 @@ public struct DemoStoreConfig: Sendable {
     public var requestsPerSecond: Int? = nil
 
     public static let defaultEpoch: Int64 = 1_767_225_600
+    /// The most orders or products a store generates (ids and dates stay in range).
+    public static let maxRecords = 10_000_000
 
     public init(orders: Int = 1000, products: Int = 200, seed: UInt64 = 7, epoch: Int64 = DemoStoreConfig.defaultEpoch,
                 latency: Duration = .zero, faults: FaultPlan = FaultPlan(), token: String? = nil, maxPageSize: Int = 1000) {

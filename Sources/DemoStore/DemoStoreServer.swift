@@ -142,13 +142,13 @@ public struct DemoStoreLauncher: EmbeddedStoreLauncher {
         var config = DemoStoreConfig()
         for (key, value) in options {
             switch key {
-            case "orders": config.orders = try Self.count(key, value)
-            case "products": config.products = try Self.count(key, value)
+            case "orders": config.orders = try Self.count(key, value, max: DemoStoreConfig.maxRecords)
+            case "products": config.products = try Self.count(key, value, max: DemoStoreConfig.maxRecords)
             case "seed": config.seed = UInt64(try Self.count(key, value))
-            case "latency": config.latency = .milliseconds(try Self.count(key, value))
+            case "latency": config.latency = .milliseconds(try Self.count(key, value, max: 3_600_000))
             case "faults": config.faults = try FaultPlan(parsing: value)
-            case "token_lifetime": config.tokenLifetime = try Self.count(key, value)
-            case "rate_limit": config.requestsPerSecond = try Self.count(key, value)
+            case "token_lifetime": config.tokenLifetime = try Self.count(key, value, max: 31_536_000)
+            case "rate_limit": config.requestsPerSecond = try Self.count(key, value, max: 1_000_000)
             default: throw DemoStoreError("unknown demo store option '\(key)'; options are orders, products, seed, latency (ms), faults, token_lifetime (s), rate_limit (requests/s)")
             }
         }
@@ -157,8 +157,10 @@ public struct DemoStoreLauncher: EmbeddedStoreLauncher {
                              stop: { await server.stop() })
     }
 
-    private static func count(_ key: String, _ value: String) throws -> Int {
-        guard let n = Int(value), n >= 0 else { throw DemoStoreError("demo store option \(key) must be a whole number, found '\(value)'") }
+    private static func count(_ key: String, _ value: String, max: Int = .max) throws -> Int {
+        guard let n = Int(value), n >= 0, n <= max else {
+            throw DemoStoreError("demo store option \(key) must be a whole number\(max == .max ? "" : " from 0 to \(max)"), found '\(value)'")
+        }
         return n
     }
 }

@@ -244,6 +244,10 @@ struct DemoStoreCommand: AsyncParsableCommand {
             printError("error: --port must be from 0 to 65535, found \(port)")
             throw ExitCode(ExitStatus.invalid)
         }
+        for (name, value) in [("orders", orders), ("products", products)] where !(0...DemoStoreConfig.maxRecords).contains(value) {
+            printError("error: --\(name) must be from 0 to \(DemoStoreConfig.maxRecords), found \(value)")
+            throw ExitCode(ExitStatus.invalid)
+        }
         guard let latency = parseDuration(latency) else {
             printError("error: --latency must look like 50ms or 2s (at most an hour), found '\(latency)'")
             throw ExitCode(ExitStatus.invalid)

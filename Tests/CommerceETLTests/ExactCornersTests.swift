@@ -92,6 +92,16 @@ private struct SplitMix {
         #expect(try NormalizeDiscountsStep().apply([fine])[0]["discount_check"] == .null)
     }
 
+    @Test func anExchangeRateThatIsNotPositiveIsAnError() throws {
+        for rate in ["0", "-1.1634"] {
+            let order: Record = ["OrderID": .integer(6), "ChargedCurrency": .string("GBP"), "Currency": .string("EUR"),
+                                 "ExchangeRate": money(rate), "OrderTotal": money("10.00")]
+            #expect(throws: ETLError("OrderID 6: ExchangeRate \(rate) is not a positive rate")) {
+                try parseStep("convert_currency: { to: order }").apply([order])
+            }
+        }
+    }
+
     @Test func aLineDiscountLargerThanTheLineIsFlagged() throws {
         let order: Record = ["OrderID": .integer(5), "ChargedCurrency": .string("GBP"), "TotalDiscount": money("5.00"),
                              "Items": .array([item("2.00", 1, "5.00")])]

@@ -202,6 +202,29 @@ struct HostileSourceTests {
         }
     }
 
+    @Test func aRedirectIsNotFollowedWithTheCredentials() async throws {
+        let elsewhere = try await HostileServer.start { _ in .json(#"{"orders": [], "total_count": 0}"#) }
+        defer { Task { await elsewhere.stop() } }
+        let server = try await HostileServer.start { _ in
+            .text("", status: .found, contentType: "text/plain", headers: [(.location, "\(elsewhere.url)/api/v1/orders")])
+        }
+        defer { Task { await server.stop() } }
+        let result = try await run(connection: "type: americommerce, url: \"\(server.url)\", token: \"${AURORA_TOKEN}\"", extract: "resource: orders")
+        expectFailure(result, ["stage 'orders': page 1: HTTP 302 from \(server.url)/api/v1/orders"])
+        #expect(elsewhere.requests == 0)
+    }
+
+    @Test func numbersWithMoreDigitsThanCanBeKeptExactlyAreRefused() async throws {
+        let digits = String(repeating: "1234567890", count: 5)
+        let server = try await HostileServer.start { _ in .json(#"{"orders": [{"id": 1, "total": \#(digits).5}], "total_count": 1}"#) }
+        defer { Task { await server.stop() } }
+        let result = try await run(connection: "type: americommerce, url: \"\(server.url)\", token: \"${AURORA_TOKEN}\", retries: 0",
+                                   extract: "resource: orders")
+        expectFailure(result, ["stage 'orders': page 1: malformed JSON from \(server.url)/api/v1/orders", "bad number '\(digits).5'"])
+        #expect(ExactDecimal(parsing: String(repeating: "9", count: 38)) != nil)
+        #expect(ExactDecimal(parsing: String(repeating: "9", count: 39)) == nil)
+    }
+
     // MARK: text
 
     @Test func invalidUTF8IsKeptAsReplacementCharactersAndCounted() async throws {

@@ -100,6 +100,10 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             i += 1
         }
         guard sawDigit else { return nil }
+        // Foundation's Decimal keeps 38 significant digits; more would be rounded without a word.
+        if overflow, utf8.prefix { $0 != 101 && $0 != 69 }.drop { !(49...57).contains($0) }.filter({ (48...57).contains($0) }).count > 38 {
+            return nil
+        }
         scale = max(0, fractionDigits - exponent)
         if !overflow {
             storage = .small(units: negative ? -units : units, exponent: exponent - fractionDigits)

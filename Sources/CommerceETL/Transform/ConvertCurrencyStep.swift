@@ -105,6 +105,9 @@ public struct ConvertCurrencyStep: TransformStep {
             rate = r
             source = "table"
         }
+        guard rate.numerator > 0 else {
+            throw ETLError("\(describe(record)): ExchangeRate \(ExactDecimal(rate.numerator)) is not a positive rate")
+        }
         var out = record
         let scale = Money.minorUnits(target)
         var sent: [String] = []

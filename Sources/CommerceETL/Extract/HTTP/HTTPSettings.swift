@@ -70,7 +70,10 @@ enum HTTPConnectionSettings {
 
     static func client(_ settings: HTTPSettings) -> HTTPClient {
         let t = TimeAmount.seconds(Int64(settings.timeout))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: t, read: t)))
+        // Redirects are not followed: an API that redirects would take the credentials headers
+        // (X-AC-Auth-Token, Authorization) to wherever it points. A 3xx fails with its status.
+        return HTTPClient(eventLoopGroupProvider: .singleton,
+                          configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: t, read: t)))
     }
 
     /// Runs `body` with a client of its own, shut down afterwards whether or not `body` throws.
