@@ -63,6 +63,12 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data((Secrets.redact(text) + "\n").utf8))
 }
 
+/// Output that shows what a pipeline names (the plan, a run's summary), with secrets taken out:
+/// a URL may carry a password.
+func printOutput(_ text: String) {
+    print(Secrets.redact(text))
+}
+
 /// Loads and validates pipeline files, printing every diagnostic; nil if any had errors.
 func loadPipeline(_ file: String) -> Pipeline? {
     let outcome = PipelineLoader.load(file: file)
@@ -111,7 +117,7 @@ struct Run: AsyncParsableCommand {
 
         do {
             let report = try await task.value
-            print(Summary.render(report))
+            printOutput(Summary.render(report))
         } catch is CancellationError {
             printError("\(signals.received.name): no output was changed")
             throw ExitCode(signals.received.exitCode)
@@ -156,7 +162,7 @@ struct Plan: ParsableCommand {
 
     func run() throws {
         guard let pipeline = loadPipeline(pipeline) else { throw ExitCode(ExitStatus.invalid) }
-        print(Summary.plan(pipeline))
+        printOutput(Summary.plan(pipeline))
     }
 }
 

@@ -145,6 +145,22 @@ struct HostileLocalFileTests {
         #expect(latency.stderr == "error: --latency must look like 50ms or 2s (at most an hour), found '1e300s'\n")
     }
 
+    @Test func aPasswordInAURLIsNotShownByPlan() async throws {
+        let dir = try workspace("""
+            version: 1
+            name: p
+            connections: { store: { type: aurora-xml, url: "${STORE_URL}", token: "${AURORA_TOKEN}" } }
+            extract: { orders: { connection: store, resource: orders } }
+            load: { out: { input: orders, csv: { path: o.csv } } }
+            """)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plan = try await runCLIAsync(["plan", "p.yml"], in: dir, environment: ["STORE_URL": "https://api:pa55w0rd-xyz@store.example/ajax",
+                                                                                  "AURORA_TOKEN": "tok-0123456789"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout.contains("https://api:[redacted]@store.example/ajax"))
+        #expect(!(plan.stdout + plan.stderr).contains("pa55w0rd") && !(plan.stdout + plan.stderr).contains("tok-0123456789"))
+    }
+
     @Test func outputsCannotEscapeThroughASymbolicLink() async throws {
         let dir = try workspace(Self.replay.replacingOccurrences(of: "PATH", with: "samples/aurora-xml/order-get-page-2.xml"))
         let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("elsewhere-\(UUID().uuidString)")

@@ -22,7 +22,7 @@ public final class QuarantineFiles: Sendable {
     /// One quarantine line.
     static func line(stage: String, step: String, reason: String, record: Record) -> [UInt8] {
         var line: [UInt8] = []
-        JSONWriter.write(.object(["stage": .string(stage), "step": .string(step), "reason": .string(reason), "record": .object(record)]), into: &line)
+        JSONWriter.write(.object(["stage": .string(stage), "step": .string(step), "reason": .string(Secrets.redact(reason)), "record": .object(record)]), into: &line)
         line.append(10)
         return line
     }
