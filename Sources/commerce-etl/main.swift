@@ -11,14 +11,34 @@ enum ExitStatus {
     static let invalid: Int32 = 2
     static let interrupted: Int32 = 130
     static let terminated: Int32 = 143
+    static let hungUp: Int32 = 129
 }
 
-/// SIGINT and SIGTERM, caught so that a run can stop cleanly; remembers which came first.
+/// SIGINT, SIGTERM and SIGHUP, caught so that a run can stop cleanly; remembers which came first.
 final class StopSignals: @unchecked Sendable {
-    enum Kind {
-        case interrupt, terminate
-        var name: String { self == .interrupt ? "interrupted" : "terminated (SIGTERM)" }
-        var exitCode: Int32 { self == .interrupt ? ExitStatus.interrupted : ExitStatus.terminated }
+    enum Kind: CaseIterable {
+        case interrupt, terminate, hangUp
+        var signal: Int32 {
+            switch self {
+            case .interrupt: SIGINT
+            case .terminate: SIGTERM
+            case .hangUp: SIGHUP
+            }
+        }
+        var name: String {
+            switch self {
+            case .interrupt: "interrupted"
+            case .terminate: "terminated (SIGTERM)"
+            case .hangUp: "terminated (SIGHUP: the terminal went away)"
+            }
+        }
+        var exitCode: Int32 {
+            switch self {
+            case .interrupt: ExitStatus.interrupted
+            case .terminate: ExitStatus.terminated
+            case .hangUp: ExitStatus.hungUp
+            }
+        }
     }
 
     private let sources: [DispatchSourceSignal]
@@ -27,13 +47,12 @@ final class StopSignals: @unchecked Sendable {
 
     init(_ stop: @escaping @Sendable () -> Void) {
         var sources: [DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            sources.append(source)
+        for kind in Kind.allCases {
+            signal(kind.signal, SIG_IGN)
+            sources.append(DispatchSource.makeSignalSource(signal: kind.signal, queue: .global()))
         }
         self.sources = sources
-        for (source, kind) in zip(sources, [Kind.interrupt, Kind.terminate]) {
+        for (source, kind) in zip(sources, Kind.allCases) {
             source.setEventHandler { [weak self] in
                 self?.note(kind)
                 stop()

@@ -222,6 +222,14 @@ import Testing
         #expect(result.files == ["p.yml"])
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func sighupStopsTheRunLikeCtrlC() async throws {
+        let result = try await stopRunWith(SIGHUP)
+        #expect(result.status == 129)
+        #expect(result.stderr == "terminated (SIGHUP: the terminal went away): no output was changed\n")
+        #expect(result.files == ["p.yml"])
+    }
+
     @Test func ordersExportRunsAgainstTheBuiltInDemoStore() throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
