@@ -87,6 +87,15 @@ private func pipeline(connection: String = "type: aurora-xml, url: demo", extrac
         #expect(outcome.hasErrors)
         #expect(outcome.diagnostics.first?.description.hasPrefix("p.yml:9:1: error: unknown key 'unknown_key_number_0' in 'pipeline'") == true)
     }
+
+    @Test func aPipelineFileOverEightMiBIsRefusedUnread() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("huge.yml")
+        try Data((pipeline() + "\n" + String(repeating: "# padding\n", count: 900_000)).utf8).write(to: file)
+        let outcome = PipelineLoader.load(file: file.path)
+        #expect(outcome.diagnostics.map(\.description) == ["\(file.path):1:1: error: cannot read the pipeline file: larger than the 8 MiB one file may hold"])
+    }
 }
 
 @Suite(.timeLimit(.minutes(1)))

@@ -16,7 +16,9 @@ public enum PipelineLoader {
                             registry: StageRegistry = .standard) -> Outcome {
         let text: String
         do {
-            let reader = try FileReader(path: file, limit: 64 << 20)
+            // Real pipelines are kilobytes; the YAML composer takes about 20 times a file's size in
+            // memory, so a file larger than this is refused rather than composed.
+            let reader = try FileReader(path: file, limit: 8 << 20)
             var bytes: [UInt8] = []
             while let chunk = try reader.read(1 << 16) { bytes += chunk }
             guard let decoded = String(validating: bytes, as: UTF8.self) else {
