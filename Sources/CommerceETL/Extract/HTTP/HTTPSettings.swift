@@ -23,7 +23,7 @@ public struct HTTPSettings: Sendable {
     /// From one request an hour to 100,000 a second.
     public static let rateLimitRange = (1.0 / 3600)...100_000
 
-    public init(concurrency: Int = 4, timeout: Int = 60, deadline: Int = 600, retries: Int = 5, rateLimit: Double? = nil,
+    public init(concurrency: Int = 4, timeout: Int = 60, deadline: Int = 300, retries: Int = 5, rateLimit: Double? = nil,
                 maxRetryWait: Int = defaultMaxRetryWait, maxResponseBytes: Int = 64 << 20) {
         self.concurrency = concurrency
         self.timeout = timeout

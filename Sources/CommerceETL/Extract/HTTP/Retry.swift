@@ -85,7 +85,8 @@ public struct RetryPolicy: Sendable {
 /// The time limit of one attempt ran out.
 struct DeadlineExceeded: Error {}
 
-/// Runs `body`, giving up with a transient `FetchError` after `limit`.
+/// Runs `body`, giving up after `limit`. Not retried: a server too slow to finish one answer in
+/// that time is slow again on the next try, and retrying would multiply the wait by `retries`.
 func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await body() }
@@ -95,7 +96,7 @@ func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable ()
         }
         defer { group.cancelAll() }
         if let first = try await group.next(), let value = first { return value }
-        throw FetchError.transient("no complete answer within the deadline (\(RetryPolicy.seconds(limit)) for one request and its whole answer)")
+        throw FetchError.permanent("no complete answer within the deadline (\(RetryPolicy.seconds(limit)) for one request and its whole answer; raise 'deadline' for a slow store)")
     }
 }
 
