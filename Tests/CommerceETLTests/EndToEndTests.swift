@@ -204,29 +204,17 @@ import Testing
                 Fixtures.files(in: dir))
     }
 
-    @Test(.timeLimit(.minutes(1)))
-    func ctrlCStopsTheRunAndChangesNothing() async throws {
-        let result = try await stopRunWith(SIGINT)
-        #expect(result.status == 130)
-        #expect(result.stderr == "interrupted: no output was changed\n")
-        #expect(result.files == ["p.yml"])
-    }
-
-    /// What cron, systemd and Kubernetes send: the same clean stop, with the conventional 143.
-    @Test(.timeLimit(.minutes(1)))
-    func sigtermStopsTheRunLikeCtrlC() async throws {
-        let result = try await stopRunWith(SIGTERM)
-        #expect(result.status == 143)
-        #expect(result.stderr == "terminated (SIGTERM): no output was changed\n")
-        // No lock, no state, no temporary file left.
-        #expect(result.files == ["p.yml"])
-    }
-
-    @Test(.timeLimit(.minutes(1)))
-    func sighupStopsTheRunLikeCtrlC() async throws {
-        let result = try await stopRunWith(SIGHUP)
-        #expect(result.status == 129)
-        #expect(result.stderr == "terminated (SIGHUP: the terminal went away): no output was changed\n")
+    /// Ctrl-C, and what cron, systemd and Kubernetes send (SIGTERM) or a closed terminal (SIGHUP):
+    /// the same clean stop, each with its conventional exit code; no lock, state or temporary file left.
+    @Test(.timeLimit(.minutes(1)), arguments: [
+        (SIGINT, Int32(130), "interrupted"),
+        (SIGTERM, 143, "terminated (SIGTERM)"),
+        (SIGHUP, 129, "terminated (SIGHUP: the terminal went away)"),
+    ])
+    func aSignalStopsTheRunAndChangesNothing(signal: Int32, status: Int32, message: String) async throws {
+        let result = try await stopRunWith(signal)
+        #expect(result.status == status)
+        #expect(result.stderr == "\(message): no output was changed\n")
         #expect(result.files == ["p.yml"])
     }
 
