@@ -1,0 +1,66 @@
+// `type: files`: replays recorded API responses from local files, in the dialect of the API
+// that produced them. Paths are glob patterns resolved against the working directory; files
+// are read in sorted order, so runs are repeatable.
+import Foundation
+
+public struct FilesConnection: Connection {
+    public enum Dialect: String, Sendable, CaseIterable {
+        case auroraXML = "aurora-xml"
+        case auroraREST = "aurora-rest"
+        case americommerce
+    }
+
+    /// The API whose responses the files hold.
+    public var dialect: Dialect
+    /// Glob patterns (`*`, `?`, `[...]`) of the files to read, relative to the working directory.
+    public var paths: [String]
+    /// The most one file may hold, in bytes (`max_file_mb`, default 1024).
+    public var maxFileBytes = 1024 << 20
+
+    public var summary: String { "files (\(dialect.rawValue)): \(paths.joined(separator: ", "))" }
+
+    static func parse(_ config: ConfigMap) -> (any Connection)? {
+        let dialect = config.choice("dialect", Dialect.allCases.map(\.rawValue), required: true).flatMap(Dialect.init)
+        let paths = config.strings("paths", required: true)
+        if let paths, paths.isEmpty {
+            config.context.diagnostics.error("'\(config.path).paths' lists no files", at: config.keyLocation("paths"))
+            return nil
+        }
+        let maxFile = config.integer("max_file_mb", in: 1...65_536) ?? 1024
+        guard let dialect, let paths else { return nil }
+        return FilesConnection(dialect: dialect, paths: paths, maxFileBytes: maxFile << 20)
+    }
+
+    public func extractor(stage: String, config: ConfigMap) -> (any Extractor)? {
+        switch dialect {
+        case .auroraXML:
+            let resource = config.choice("resource", AuroraXMLRecordReader.Resource.allCases.map(\.rawValue), required: true)
+                .flatMap(AuroraXMLRecordReader.Resource.init)
+            let language = config.string("language")
+            guard let resource else { return nil }
+            return AuroraXMLFileExtractor(paths: paths, resource: resource, language: language, maxFileBytes: maxFileBytes)
+        case .auroraREST, .americommerce:
+            guard let resource = config.string("resource", required: true) else { return nil }
+            return JSONFileExtractor(paths: paths, dialect: dialect, resource: resource, maxFileBytes: maxFileBytes)
+        }
+    }
+
+    /// The files matching `patterns`, each pattern's matches sorted; a pattern matching nothing is an error.
+    static func expand(_ patterns: [String], in workingDirectory: String) throws -> [String] {
+        var files: [String] = []
+        for pattern in patterns {
+            let absolute = AtomicFile.resolve(pattern, in: workingDirectory)
+            var result = glob_t()
+            defer { globfree(&result) }
+            let rc = glob(absolute, 0, nil, &result)
+            guard rc == 0 else { throw ETLError("no file matches '\(pattern)' (relative paths are read from \(workingDirectory))") }
+            var matches: [String] = []
+            for i in 0..<Int(result.gl_pathc) {
+                if let p = result.gl_pathv[i] { matches.append(String(cString: p)) }
+            }
+            let prefix = workingDirectory.hasSuffix("/") ? workingDirectory : workingDirectory + "/"
+            files += matches.sorted().map { $0.hasPrefix(prefix) && !pattern.hasPrefix("/") ? String($0.dropFirst(prefix.count)) : $0 }
+        }
+        return files
+    }
+}
