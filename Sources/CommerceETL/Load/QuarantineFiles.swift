@@ -19,6 +19,15 @@ public final class QuarantineFiles: Sendable {
 
     public init() {}
 
+    /// The name a quarantine file's state has in checkpoints, apart from load stage ids (which
+    /// cannot hold ':').
+    static func outputID(_ path: String) -> String { "quarantine:" + path }
+
+    /// The quarantine path an output id names; nil for a load stage's id.
+    static func path(ofOutput id: String) -> String? {
+        id.hasPrefix("quarantine:") ? String(id.dropFirst("quarantine:".count)) : nil
+    }
+
     /// One quarantine line.
     static func line(stage: String, step: String, reason: String, record: Record) -> [UInt8] {
         var line: [UInt8] = []

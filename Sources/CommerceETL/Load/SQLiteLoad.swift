@@ -78,7 +78,24 @@ public struct SQLiteLoad: LoadFormat {
     }
 
     public func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
-        try SQLiteWriter(database: try run.sqliteFiles.open(path: path, run: run), load: self, resume: resume)
+        try SQLiteWriter(database: try run.resources.shared(SQLiteFiles.self) { SQLiteFiles() }.open(path: path, run: run), load: self, resume: resume)
+    }
+
+    /// A run interrupted while publishing committed every row; what is left is swapping the
+    /// rebuilt table in and creating the indexes, redone here in a transaction of its own.
+    public func completePublishing(_ run: RunContext) throws -> [String] {
+        let path = try OutputPath.final(path, run: run)
+        let db = try SQLiteDatabase(path: path)
+        defer { db.close() }
+        try db.execute("BEGIN IMMEDIATE")
+        do {
+            try complete(db)
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+        return [path]
     }
 
     /// The table rows are written to: the table itself, or the one that replaces it.
@@ -238,10 +255,10 @@ final class SharedDatabase: @unchecked Sendable {
     }
 }
 
-/// The SQLite files of one run, by final path.
-public final class SQLiteFiles: Sendable {
+/// The SQLite files of one run, by final path (a run resource: loads naming one file share it).
+final class SQLiteFiles: Sendable {
     private let files = Mutex<[String: SharedDatabase]>([:])
-    public init() {}
+    init() {}
 
     func open(path: String, run: RunContext) throws -> SharedDatabase {
         let final = try OutputPath.final(path, run: run)

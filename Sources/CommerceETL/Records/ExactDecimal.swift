@@ -101,7 +101,7 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         }
         guard sawDigit else { return nil }
         // Foundation's Decimal keeps 38 significant digits; more would be rounded without a word.
-        if overflow, utf8.prefix { $0 != 101 && $0 != 69 }.drop { !(49...57).contains($0) }.filter({ (48...57).contains($0) }).count > 38 {
+        if overflow, utf8.prefix(while: { $0 != 101 && $0 != 69 }).drop(while: { !(49...57).contains($0) }).filter({ (48...57).contains($0) }).count > 38 {
             return nil
         }
         scale = max(0, fractionDigits - exponent)

@@ -1,0 +1,80 @@
+import Foundation
+
+/// A load format (`csv:`, `ndjson_gz:`, `sqlite:`).
+public protocol LoadFormat: Sendable {
+    /// The output a run of this load produces, for `plan` and the summary.
+    var target: String { get }
+    /// Opens the output under a temporary name; nothing is visible until `publish`. With
+    /// `resume` (a state its writer returned from `checkpoint`), continues an interrupted run's
+    /// output from that state.
+    func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter
+    /// Removes what an abandoned interrupted run wrote, given its writer's last state.
+    func discard(_ state: Value, run: RunContext)
+    /// What the output holds before a run, when taking a run back needs it (an append table's rowids).
+    func base(_ run: RunContext) throws -> Value?
+    /// Redoes the work this format does when outputs are published (a database load's commit:
+    /// swapping rebuilt tables in), for a run that was interrupted while publishing. Returns the
+    /// outputs it committed.
+    func completePublishing(_ run: RunContext) throws -> [String]
+}
+
+extension LoadFormat {
+    public func discard(_ state: Value, run: RunContext) { discardTemporaryFiles(state) }
+    public func base(_ run: RunContext) throws -> Value? { nil }
+    public func completePublishing(_ run: RunContext) throws -> [String] { [] }
+}
+
+/// Removes the temporary files a writer state lists under `temporary`.
+func discardTemporaryFiles(_ state: Value) {
+    guard case .array(let files)? = state["temporary"] else { return }
+    for case .string(let path) in files { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Writes one load's output. Used by a single task, so it need not be thread safe.
+public protocol LoadWriter: AnyObject {
+    func write(_ records: [Record]) throws
+    /// Makes everything written so far durable (synced, gzip member closed, transaction
+    /// committed) and returns the state a resumed run continues from. `final`: no records follow.
+    func checkpoint(final: Bool) throws -> Value
+    /// Drops everything this run wrote (its extract starts over).
+    func restart() throws
+    /// Completes the temporary output; returns the files ready to be renamed into place.
+    func finish() throws -> LoadResult
+    /// Removes everything written so far. Must be safe to call at any point, more than once.
+    func abort()
+    /// Stops, keeping what the last checkpoint made durable for a resumed run (drops the rest).
+    func suspend()
+}
+
+public struct LoadResult: Sendable {
+    public var staged: [StagedFile]
+    public var rows: Int
+    public var bytes: Int64
+    /// Files of an earlier run this run's outputs replace (rotated parts beyond the new last one),
+    /// removed once the new files are published.
+    public var obsolete: [String]
+    /// Work to do when the outputs are published (a database transaction to commit).
+    public var commit: CommitAction?
+
+    public init(staged: [StagedFile], rows: Int, bytes: Int64, obsolete: [String] = [], commit: CommitAction? = nil) {
+        self.staged = staged
+        self.rows = rows
+        self.bytes = bytes
+        self.obsolete = obsolete
+        self.commit = commit
+    }
+}
+
+/// A transaction held open for the whole run, committed with the other outputs or rolled back.
+public struct CommitAction: Sendable {
+    /// The file it changes.
+    public var target: String
+    public var commit: @Sendable () throws -> Void
+    public var rollback: @Sendable () -> Void
+}
+
+/// A finished temporary file and the name it gets when the whole run has succeeded.
+public struct StagedFile: Sendable {
+    public var temporary: String
+    public var final: String
+}

@@ -1,0 +1,50 @@
+// Applies a transform stage's steps to one batch, honouring each step's `on_error`.
+import Synchronization
+
+/// Counts what the steps of one stage skipped or quarantined.
+final class StepTally: Sendable {
+    private let counts = Mutex((skipped: 0, quarantined: 0))
+    func skip() { counts.withLock { $0.skipped += 1 } }
+    func quarantine() { counts.withLock { $0.quarantined += 1 } }
+    var skipped: Int { counts.withLock { $0.skipped } }
+    var quarantined: Int { counts.withLock { $0.quarantined } }
+}
+
+/// Applies a stage's steps to a batch, honouring each step's `on_error`.
+struct StepRunner: Sendable {
+    let steps: [ConfiguredStep]
+    let stage: String
+    let run: RunContext
+    let tally: StepTally
+
+    func apply(_ batch: [Record]) throws -> StepOutput {
+        var records = batch
+        var quarantined: [(path: String, line: [UInt8])] = []
+        for configured in steps {
+            do {
+                records = try configured.step.apply(records)
+                continue
+            } catch {
+                if configured.onError == .fail { throw ETLError("step \(configured.name): \(describe(error))") }
+            }
+            // The batch failed: redo it record by record and set aside only the ones that fail.
+            var kept: [Record] = []
+            kept.reserveCapacity(records.count)
+            for record in records {
+                do {
+                    kept += try configured.step.apply([record])
+                } catch {
+                    switch configured.onError {
+                    case .fail: throw ETLError("step \(configured.name): \(describe(error))")
+                    case .skip: tally.skip()
+                    case .quarantine(let path):
+                        quarantined.append((path, QuarantineFiles.line(stage: stage, step: configured.name, reason: describe(error), record: record)))
+                        tally.quarantine()
+                    }
+                }
+            }
+            records = kept
+        }
+        return StepOutput(records: records, quarantined: quarantined)
+    }
+}

@@ -1,0 +1,137 @@
+// One run's hold on a pipeline's state directory: the lock, the interrupted run it continues (if
+// any), what each extract continues from, and what becomes of the outputs when the run stops:
+// kept for a resumed run once a checkpoint holds progress, removed otherwise.
+import Foundation
+
+struct RunSession {
+    let pipeline: Pipeline
+    let log: RunLog
+    let directory: String
+    /// The checkpoint of the interrupted run this one continues.
+    let saved: SavedCheckpoint?
+    private let lock: RunLock
+
+    /// Takes the pipeline's lock and reads its interrupted run, if any. A run that continues it
+    /// (`continuing`) is refused when the pipeline file changed since.
+    init(pipeline: Pipeline, log: RunLog, directory: String, continuing: Bool = true) throws {
+        self.pipeline = pipeline
+        self.log = log
+        self.directory = directory
+        lock = try RunLock(directory: directory, pipeline: pipeline.name)
+        do {
+            saved = try SavedCheckpoint.load(directory: directory)
+        } catch {
+            lock.release()
+            throw error
+        }
+        if continuing, let saved, saved.pipelineDigest != pipeline.digest {
+            lock.release()
+            throw ETLError("\(pipeline.file): the file changed since run \(saved.runID) was interrupted; restore it to finish that run, or discard the run with 'commerce-etl state reset \(pipeline.file)'")
+        }
+    }
+
+    func release() { lock.release() }
+
+    /// Takes back everything the interrupted run wrote (temporary files, rows committed at
+    /// checkpoints) and forgets its checkpoint. Its summary, or nil when there was none.
+    func discardInterruptedRun(_ context: RunContext) throws -> String? {
+        guard let saved else { return nil }
+        for (extract, e) in saved.extracts { discard(e.outputs, extract: extract, context: context) }
+        if let publishing = saved.publishing.flatMap(Publishing.init) {
+            for file in publishing.files { try? FileManager.default.removeItem(atPath: file.temporary) }
+        }
+        try SavedCheckpoint.remove(directory: directory)
+        return saved.summary
+    }
+
+    /// Removes the outputs an interrupted run wrote for one extract.
+    private func discard(_ outputs: [String: Value], extract: String, context: RunContext) {
+        for (output, state) in outputs {
+            if case .load(_, let load)? = pipeline.stage(output)?.role {
+                load.discard(state, run: context)
+            } else {
+                discardTemporaryFiles(state)
+            }
+        }
+    }
+
+    /// Which extracts continue from their saved marks (the others start over and lose what they
+    /// wrote), and what the outputs held before the run.
+    func plan(_ context: RunContext) throws -> ResumePlan {
+        var plan = ResumePlan(extracts: [:])
+        if let saved {
+            for stage in pipeline.stages {
+                guard case .extract(_, _, let extractor, _) = stage.role, let e = saved.extracts[stage.id] else { continue }
+                let stateful = pipeline.stages.contains { s in
+                    if case .transform(let steps, _) = s.role, pipeline.root(of: s.id) == stage.id { return steps.contains { $0.step.isStateful } }
+                    return false
+                }
+                if e.seq > 0, !e.final, !extractor.resumable || stateful {
+                    log.note("stage '\(stage.id)' cannot continue part way (\(stateful ? "a step below it remembers earlier records" : "its source has no resumable position")); it starts over")
+                    discard(e.outputs, extract: stage.id, context: context)
+                    continue
+                }
+                if e.seq == 0 {
+                    discard(e.outputs, extract: stage.id, context: context)
+                    continue
+                }
+                plan.extracts[stage.id] = e
+            }
+            // What the outputs held before the run began, kept from the interrupted run.
+            plan.bases = saved.bases
+            for (output, base) in plan.bases where plan.extracts[pipeline.root(of: output)] == nil {
+                // An extract that starts over takes back what the interrupted run committed for it.
+                if case .load(_, let load)? = pipeline.stage(output)?.role { load.discard(.object(["base": base]), run: context) }
+            }
+        } else {
+            for stage in pipeline.stages {
+                if case .load(_, let load) = stage.role, let base = try load.base(context) { plan.bases[stage.id] = base }
+            }
+        }
+        var quarantineStates: [String: Value] = [:]
+        for (_, e) in plan.extracts {
+            for (output, state) in e.outputs { if let path = QuarantineFiles.path(ofOutput: output) { quarantineStates[path] = state } }
+        }
+        context.quarantine.resume(quarantineStates)
+        return plan
+    }
+
+    /// The run's checkpoints, saved at once so that a run killed from here on is found.
+    func checkpoints(_ plan: ResumePlan, context: RunContext) throws -> CheckpointCoordinator {
+        let checkpoints = CheckpointCoordinator(
+            checkpoint: SavedCheckpoint(runID: context.runID, runDate: context.runDate, pipelineDigest: pipeline.digest,
+                                        extracts: plan.extracts, bases: plan.bases),
+            outputs: checkpointOutputs(), directory: directory)
+        try checkpoints.save()
+        return checkpoints
+    }
+
+    /// Per extract, the outputs that must report each of its marks: its loads and quarantine files.
+    private func checkpointOutputs() -> [String: Set<String>] {
+        var outputs: [String: Set<String>] = [:]
+        for stage in pipeline.stages {
+            let root = pipeline.root(of: stage.id)
+            switch stage.role {
+            case .extract: outputs[root, default: []].formUnion([])
+            case .load: outputs[root, default: []].insert(stage.id)
+            case .transform(let steps, _):
+                for path in ErrorPolicy.quarantinePaths(steps) { outputs[root, default: []].insert(QuarantineFiles.outputID(path)) }
+            }
+        }
+        return outputs
+    }
+
+    /// The run stopped: with checkpoints saved, its outputs are kept for a resumed run; without, removed.
+    func stopped(_ error: any Error, checkpoints: CheckpointCoordinator, writers: WriterRegistry, context: RunContext) -> any Error {
+        if checkpoints.hasProgress {
+            writers.suspendAll()
+            context.quarantine.suspend()
+            return RunStopped(underlying: error, saved: checkpoints.current.summary)
+        }
+        writers.abortAll()
+        context.quarantine.abort()
+        context.directories.removeEmpty()
+        try? checkpoints.remove()
+        return error
+    }
+}
