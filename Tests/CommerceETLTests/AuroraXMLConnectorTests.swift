@@ -43,7 +43,7 @@ final class CollectWriter: LoadWriter {
 
 let connectorRegistry: StageRegistry = {
     var r = StageRegistry.standard
-    r.loads.append(("collect", CollectLoad.parse))
+    r.loads.append(.init(name: "collect", parse: CollectLoad.parse))
     return r
 }()
 

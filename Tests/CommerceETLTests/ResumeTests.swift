@@ -284,7 +284,7 @@ import Testing
 
     @Test func aRunStoppedWhilePublishingIsFinishedByTheNextWithoutReadingAgain() async throws {
         var registry = StageRegistry.standard
-        registry.loads.append(("flaky_commit", FlakyCommitLoad.parse))
+        registry.loads.append(.init(name: "flaky_commit", parse: FlakyCommitLoad.parse))
         func pipeline(_ name: String) throws -> Pipeline {
             let yaml = """
                 version: 1

@@ -98,9 +98,9 @@ struct JitterStep: TransformStep {
 
 let testRegistry: StageRegistry = {
     var r = StageRegistry.standard
-    r.connections.append(("synthetic", SyntheticConnection.parse))
-    r.loads.append(("probe", ProbeLoad.parse))
-    r.steps.append(("jitter", JitterStep.parse))
+    r.connections.append(.init(name: "synthetic", parse: SyntheticConnection.parse))
+    r.loads.append(.init(name: "probe", parse: ProbeLoad.parse))
+    r.steps.append(.init(name: "jitter", parse: JitterStep.parse))
     return r
 }()
 

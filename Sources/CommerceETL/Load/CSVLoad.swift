@@ -11,7 +11,7 @@
 // numbers, and text that is just a number such as "-0.50", are left alone.
 import Foundation
 
-public struct CSVLoad: LoadFormat {
+public struct CSVLoad: LoadKind {
     /// Output file, relative to the working directory.
     public var path: String
     /// Fixed columns: header name and the dotted path it takes its value from. Nil: every field.
@@ -37,43 +37,62 @@ public struct CSVLoad: LoadFormat {
         self.formulaGuard = formulaGuard
     }
 
-    static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
-        guard let config = value.map() else { return nil }
-        let path = config.string("path", required: true)
-        OutputPath.check(config.value("path"), path)
-        var columns: [(header: String, path: FieldPath)]? = nil
-        if let c = config.value("columns") {
-            if case .sequence = c.node, let names = c.strings() {
-                columns = names.compactMap { name in FieldPath(name).map { (name, $0) } }
-            } else if let pairs = config.stringPairs("columns") {
-                columns = []
-                for pair in pairs {
-                    guard let p = FieldPath(pair.value) else {
-                        config.context.diagnostics.error("'\(c.path).\(pair.key)' is not a valid field path: '\(pair.value)'", at: pair.location)
-                        continue
-                    }
-                    columns?.append((pair.key, p))
-                }
-            }
-        }
-        var delimiter: UInt8 = UInt8(ascii: ",")
-        if let d = config.value("delimiter"), let text = d.string() {
+    public static let name = "csv"
+    enum Keys {
+        static let path = Key.outputPath("path", doc: "the output file", example: "out/order-lines.csv")
+        static let columns = Key.custom("columns", .either(.list(.string), .stringMap), default: "every field",
+            doc: "a list of field names, or a map of header to dotted path; fixes the header, and other fields are left out by choice",
+            example: "{ Order: order.OrderID, \"First SKU\": Items.0.VariationReference }", read: CSVLoad.readColumns)
+        static let delimiter = Key.custom("delimiter", .string, doc: "one character other than a quote or line break; `tab` for tab-separated", example: "\";\"") { (d: ConfigValue) -> UInt8? in
+            guard let text = d.string() else { return nil }
             let resolved = text == "tab" || text == "\\t" ? "\t" : text
-            if resolved.utf8.count == 1, let byte = resolved.utf8.first, ![34, 10, 13].contains(byte) {
-                delimiter = byte
-            } else {
+            guard resolved.utf8.count == 1, let byte = resolved.utf8.first, ![34, 10, 13].contains(byte) else {
                 d.error("'\(d.path)' must be one character other than a quote or line break (or 'tab'), found \(d.shown(text))")
+                return nil
             }
-        }
-        let header = config.bool("header") ?? true
-        let crlf = config.choice("line_ending", ["lf", "crlf"], default: "lf") == "crlf"
-        let bom = config.bool("bom") ?? false
-        let null = config.string("null") ?? ""
-        let formulaGuard = config.bool("formula_guard") ?? true
+            return byte
+        }.defaulting(UInt8(ascii: ","), shown: "`,`")
+        static let header = Key.boolean("header", doc: "write the header row").defaulting(true)
+        static let lineEnding = Key.choice("line_ending", ["lf", "crlf"], doc: "line breaks: `lf` or `crlf`").defaulting("lf")
+        static let bom = Key.boolean("bom", doc: "start with a UTF-8 byte order mark (for spreadsheet users)").defaulting(false)
+        static let null = Key.string("null", doc: "the text written for null").defaulting("")
+        static let formulaGuard = Key.boolean("formula_guard", doc: "text cells starting with `=`, `+`, `-`, `@`, tab or CR get a leading `'`, so opening the feed in a spreadsheet cannot run a formula; numbers (and text that is just a number, such as `-0.50`) are left alone").defaulting(true)
+    }
+
+    public static let value = OptionSpec(name, .options([Keys.path.spec, Keys.columns.spec, Keys.delimiter.spec, Keys.header.spec, Keys.lineEnding.spec, Keys.bom.spec, Keys.null.spec, Keys.formulaGuard.spec]),
+                                         doc: "RFC 4180 text for partner feeds and spreadsheets", example: "{ path: out/order-lines.csv }")
+
+    public static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
+        guard let config = value.map() else { return nil }
+        let path = config.read(Keys.path)
+        let columns = config.read(Keys.columns)
+        let delimiter = config.read(Keys.delimiter)
+        let header = config.read(Keys.header)
+        let crlf = config.read(Keys.lineEnding) == "crlf"
+        let bom = config.read(Keys.bom)
+        let null = config.read(Keys.null)
+        let formulaGuard = config.read(Keys.formulaGuard)
         config.finish()
         guard let path else { return nil }
         return CSVLoad(path: path, columns: columns, delimiter: delimiter, header: header, crlf: crlf, bom: bom,
                        null: null, formulaGuard: formulaGuard)
+    }
+
+    static func readColumns(_ c: ConfigValue) -> [(header: String, path: FieldPath)]? {
+        if case .sequence = c.node {
+            return c.strings().map { names in names.compactMap { name in FieldPath(name).map { (name, $0) } } }
+        }
+        guard let map = c.map() else { return nil }
+        var columns: [(header: String, path: FieldPath)] = []
+        for entry in map.entries() {
+            guard let text = entry.value.string() else { continue }
+            guard let p = FieldPath(text) else {
+                map.context.diagnostics.error("'\(c.path).\(entry.key)' is not a valid field path: '\(text)'", at: entry.keyLocation)
+                continue
+            }
+            columns.append((entry.key, p))
+        }
+        return columns
     }
 
     public func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {

@@ -5,7 +5,7 @@
 // new ones are published.
 import Foundation
 
-public struct NDJSONGzipLoad: LoadFormat {
+public struct NDJSONGzipLoad: LoadKind {
     /// Output file, relative to the working directory.
     public var path: String
     /// gzip compression level, 1 (fastest) to 9 (smallest).
@@ -24,23 +24,33 @@ public struct NDJSONGzipLoad: LoadFormat {
         self.maxBytes = maxBytes
     }
 
-    static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
-        guard let config = value.map() else { return nil }
-        let path = config.string("path", required: true)
-        OutputPath.check(config.value("path"), path)
-        let level = config.integer("level", in: 1...9) ?? 6
-        var maxRecords: Int? = nil, maxBytes: Int64? = nil
-        if let rotate = config.map("rotate") {
-            maxRecords = rotate.integer("max_records", in: 1...Int.max)
-            maxBytes = rotate.integer("max_bytes", in: 1024...Int.max).map(Int64.init)
-            if maxRecords == nil, maxBytes == nil {
-                config.context.diagnostics.error("'\(rotate.path)' needs max_records or max_bytes", at: rotate.location)
+    public static let name = "ndjson_gz"
+    enum Keys {
+        static let path = Key.outputPath("path", doc: "the output file (with `rotate`, the name its parts are named after: `out/orders.ndjson.gz` gives `out/orders-00001.ndjson.gz`, ...)", example: "out/orders.ndjson.gz")
+        static let level = Key.integer("level", in: 1...9, doc: "gzip compression level").defaulting(6)
+        static let maxRecords = Key.integer("max_records", in: 1...Int.max, doc: "a new part starts before the record that would exceed this many", example: "100000")
+        static let maxBytes = Key.integer("max_bytes", in: 1024...Int.max, doc: "a new part starts once a part's compressed size has reached this (checked every few KB)", example: "104857600")
+        static let rotate = Key.mapping("rotate", [maxRecords.spec, maxBytes.spec], doc: "split the output into parts, each a complete gzip file", example: "{ max_records: 100000 }") { rotate -> (Int?, Int64?)? in
+            let records = rotate.read(maxRecords)
+            let bytes = rotate.read(maxBytes).map(Int64.init)
+            if records == nil, bytes == nil {
+                rotate.context.diagnostics.error("'\(rotate.path)' needs max_records or max_bytes", at: rotate.location)
             }
-            rotate.finish()
+            return (records, bytes)
         }
+    }
+
+    public static let value = OptionSpec(name, .options([Keys.path.spec, Keys.level.spec, Keys.rotate.spec]),
+                                         doc: "one JSON object per line, gzip-compressed as it is written", example: "{ path: out/orders.ndjson.gz }")
+
+    public static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
+        guard let config = value.map() else { return nil }
+        let path = config.read(Keys.path)
+        let level = config.read(Keys.level)
+        let rotate = config.read(Keys.rotate)
         config.finish()
         guard let path else { return nil }
-        return NDJSONGzipLoad(path: path, level: level, maxRecords: maxRecords, maxBytes: maxBytes)
+        return NDJSONGzipLoad(path: path, level: level, maxRecords: rotate?.0, maxBytes: rotate?.1)
     }
 
     var rotates: Bool { maxRecords != nil || maxBytes != nil }

@@ -28,7 +28,7 @@ import CSQLite
 import Foundation
 import Synchronization
 
-public struct SQLiteLoad: LoadFormat {
+public struct SQLiteLoad: LoadKind {
     public enum Mode: String, Sendable, CaseIterable { case replace, append, upsert }
 
     /// Database file, relative to the output directory.
@@ -53,25 +53,37 @@ public struct SQLiteLoad: LoadFormat {
         self.indexes = indexes
     }
 
-    static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
-        guard let config = value.map() else { return nil }
-        let path = config.string("path", required: true)
-        OutputPath.check(config.value("path"), path)
-        let table = config.string("table", required: true)
-        let mode = config.choice("mode", Mode.allCases.map(\.rawValue), default: "replace").flatMap(Mode.init)
-        let key = config.strings("key") ?? []
-        let childTables = config.bool("child_tables") ?? false
-        var indexes: [[String]] = []
-        if let list = config.value("indexes")?.list() {
-            for item in list { if let cols = item.strings(), !cols.isEmpty { indexes.append(cols) } }
+    public static let name = "sqlite"
+    enum Keys {
+        static let path = Key.outputPath("path", doc: "the database file; several loads may name the same file, one table each", example: "out/store.sqlite")
+        static let table = Key.string("table", required: true, doc: "the table to fill (not starting with `sqlite_`)", example: "orders")
+        static let mode = Key.choice("mode", Mode.allCases.map(\.rawValue), doc: "`replace` rebuilds the table; `append` adds rows; `upsert` inserts or updates by `key` (`INSERT ... ON CONFLICT DO UPDATE`)").defaulting("replace")
+        static let key = Key.strings("key", doc: "the columns that identify a row; required for `upsert` (they become the primary key), and used to link child tables", example: "[OrderID]")
+        static let childTables = Key.boolean("child_tables", doc: "arrays become child tables instead of JSON text").defaulting(false)
+        static let indexes = Key.custom("indexes", .list(.strings), doc: "indexes to create, each a list of columns", example: "[[CustomerID], [OrderStatus, DateCreated]]") { (v: ConfigValue) -> [[String]]? in
+            v.list()?.compactMap { item in item.strings().flatMap { $0.isEmpty ? nil : $0 } }
         }
+    }
+
+    public static let value = OptionSpec(name, .options([Keys.path.spec, Keys.table.spec, Keys.mode.spec, Keys.key.spec, Keys.childTables.spec, Keys.indexes.spec]),
+                                         doc: "a table in a SQLite database, for reporting and migrations",
+                                         example: "{ path: out/store.sqlite, table: orders, mode: upsert, key: [OrderID], child_tables: true }")
+
+    public static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
+        guard let config = value.map() else { return nil }
+        let path = config.read(Keys.path)
+        let table = config.read(Keys.table)
+        let mode = Mode(rawValue: config.read(Keys.mode))
+        let key = config.read(Keys.key) ?? []
+        let childTables = config.read(Keys.childTables)
+        let indexes = config.read(Keys.indexes) ?? []
         if mode == .upsert, key.isEmpty {
-            config.context.diagnostics.error("'\(config.path)' has mode upsert but no 'key' (the columns that identify a row)", at: config.keyLocation("mode"))
+            config.context.diagnostics.error("'\(config.path)' has mode upsert but no 'key' (the columns that identify a row)", at: config.keyLocation(Keys.mode.spec.name))
         }
         config.finish()
         guard let path, let table, let mode else { return nil }
         if table.isEmpty || table.hasPrefix("sqlite_") {
-            value.error("'\(value.path).table' must be a name that does not start with 'sqlite_', found \(config.shown("table", table))")
+            value.error("'\(value.path).table' must be a name that does not start with 'sqlite_', found \(config.shown(Keys.table, table))")
             return nil
         }
         return SQLiteLoad(path: path, table: table, mode: mode, key: key, childTables: childTables, indexes: indexes)

@@ -82,17 +82,10 @@ private struct Builder {
     let registry: StageRegistry
     var diagnostics: Diagnostics { context.diagnostics }
 
-    static let defaultBuffer = 4
-    static let defaultBatchSize = 500
-
     func build() -> Pipeline? {
-        if let version = top.value("version", required: true) {
-            if let v = version.integer(), v != 1 {
-                diagnostics.error("unsupported pipeline format version \(v); this tool reads version 1", at: version.location)
-            }
-        }
-        let name = top.string("name", required: true) ?? ""
-        if let nameValue = top.value("name"), !name.isEmpty {
+        _ = top.read(PipelineKeys.version)
+        let name = top.read(PipelineKeys.name) ?? ""
+        if let nameValue = top.value(PipelineKeys.name.spec), !name.isEmpty {
             if !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) {
                 diagnostics.error("'name' may hold only letters, digits, '-', '_' and '.' (it names state and output files), found \(nameValue.shown(name))", at: nameValue.location)
             } else if name.allSatisfy({ $0 == "." }) {
@@ -101,15 +94,14 @@ private struct Builder {
                 diagnostics.error("'name' must be at most 100 characters (it names state and output files)", at: nameValue.location)
             }
         }
-        let description = top.string("description")
-        let baseDirectory = top.string("base_dir")
-        let manifest = top.string("manifest")
-        let checkpointEvery = top.integer("checkpoint_every", in: 1...1_000_000) ?? 50
-        OutputPath.check(top.value("manifest"), manifest)
+        let description = top.read(PipelineKeys.description)
+        let baseDirectory = top.read(PipelineKeys.baseDirectory)
+        let manifest = top.read(PipelineKeys.manifest)
+        let checkpointEvery = top.read(PipelineKeys.checkpointEvery)
 
         var connections: [String: any Connection] = [:]
         var declaredConnections: Set<String> = []
-        if let section = top.map("connections", required: true) {
+        if let section = top.value(PipelineKeys.connections.name, required: true)?.map() {
             for entry in section.entries() {
                 declaredConnections.insert(entry.key)
                 guard let config = entry.value.map() else { continue }
@@ -133,7 +125,7 @@ private struct Builder {
             return true
         }
 
-        if let section = top.map("extract", required: true) {
+        if let section = top.value(PipelineKeys.extract.name, required: true)?.map() {
             for entry in section.entries() where claim(entry.key, entry.keyLocation) {
                 guard let config = entry.value.map() else { continue }
                 declared.append(Declared(id: entry.key, role: "extract", location: entry.keyLocation, input: nil, inputLocation: nil))
@@ -142,7 +134,7 @@ private struct Builder {
                 }
             }
         }
-        if let section = top.map("transform") {
+        if let section = top.value(PipelineKeys.transform.name)?.map() {
             for entry in section.entries() where claim(entry.key, entry.keyLocation) {
                 guard let config = entry.value.map() else { continue }
                 declared.append(Declared(id: entry.key, role: "transform", location: entry.keyLocation,
@@ -150,7 +142,7 @@ private struct Builder {
                 if let stage = parseTransform(entry.key, entry.keyLocation, config) { stages.append(stage) }
             }
         }
-        if let section = top.map("load", required: true) {
+        if let section = top.value(PipelineKeys.load.name, required: true)?.map() {
             if section.keys.isEmpty { diagnostics.error("'load' has no stages; a pipeline needs at least one load", at: section.location) }
             for entry in section.entries() where claim(entry.key, entry.keyLocation) {
                 guard let config = entry.value.map() else { continue }
@@ -168,7 +160,7 @@ private struct Builder {
 
     func parseConnection(_ config: ConfigMap) -> (any Connection)? {
         let names = registry.connections.map(\.name)
-        guard let type = config.choice("type", names, required: true),
+        guard let type = config.value(PipelineKeys.type.name, required: true)?.choice(names),
               let parser = registry.connections.first(where: { $0.name == type })?.parse else {
             // Without a known type the other keys cannot be judged; say nothing more about them.
             return nil
@@ -180,17 +172,17 @@ private struct Builder {
 
     func parseExtract(_ id: String, _ location: SourceLocation, _ config: ConfigMap,
                       connections: [String: any Connection], declaredConnections: Set<String>) -> Stage? {
-        let connectionName = config.string("connection", required: true)
-        let batchSize = config.integer("batch_size", in: 1...100_000) ?? Self.defaultBatchSize
-        let buffer = config.integer("buffer", in: 1...1024) ?? Self.defaultBuffer
-        let maxPages = config.integer("max_pages", in: 1...1_000_000_000)
+        let connectionName = config.read(PipelineKeys.connection)
+        let batchSize = config.read(PipelineKeys.batchSize)
+        let buffer = config.read(PipelineKeys.buffer)
+        let maxPages = config.read(PipelineKeys.maxPages)
         // Without a connection the other keys cannot be judged; say nothing more about them.
         guard let connectionName else { return nil }
         guard let connection = connections[connectionName] else {
             // A declared but invalid connection was reported already; its extract settings cannot be judged.
             if !declaredConnections.contains(connectionName) {
                 let hint = nearest(connectionName, in: declaredConnections.sorted()).map { " (did you mean '\($0)'?)" } ?? ""
-                diagnostics.error("extract '\(id)' uses unknown connection '\(connectionName)'\(hint)", at: config.value("connection")!.location)
+                diagnostics.error("extract '\(id)' uses unknown connection '\(connectionName)'\(hint)", at: config.keyLocation(PipelineKeys.connection.spec.name))
             }
             return nil
         }
@@ -203,16 +195,16 @@ private struct Builder {
     }
 
     func parseTransform(_ id: String, _ location: SourceLocation, _ config: ConfigMap) -> Stage? {
-        let input = config.string("input", required: true)
-        let workers = config.integer("workers", in: 1...64) ?? max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
-        let buffer = config.integer("buffer", in: 1...1024) ?? Self.defaultBuffer
+        let input = config.read(PipelineKeys.input)
+        let workers = config.read(PipelineKeys.workers)
+        let buffer = config.read(PipelineKeys.buffer)
         var steps: [ConfiguredStep] = []
         var ok = true
-        if let list = config.value("steps", required: true)?.list() {
+        if let list = config.value(PipelineKeys.steps.name, required: true)?.list() {
             let names = registry.steps.map(\.name)
             for item in list {
                 guard let stepMap = item.map() else { ok = false; continue }
-                let entries = stepMap.entries().filter { $0.key != "on_error" }
+                let entries = stepMap.entries().filter { $0.key != PipelineKeys.onError.name }
                 guard entries.count == 1, let entry = entries.first else {
                     diagnostics.error("each step is a mapping with one step name (one of \(names.joined(separator: ", "))) and optionally on_error; found \(entries.count) step names", at: item.location)
                     ok = false
@@ -224,7 +216,7 @@ private struct Builder {
                     ok = false
                     continue
                 }
-                let policy = parseErrorPolicy(stepMap.value("on_error"))
+                let policy = parseErrorPolicy(stepMap.value(PipelineKeys.onError.name))
                 if let step = parser(entry.value), let policy {
                     steps.append(ConfiguredStep(name: entry.key, step: step, onError: policy))
                 } else {
@@ -260,8 +252,8 @@ private struct Builder {
     }
 
     func parseLoad(_ id: String, _ location: SourceLocation, _ config: ConfigMap) -> Stage? {
-        let input = config.string("input")
-        if input == nil, !config.has("input") {
+        let input = config.value(PipelineKeys.input.spec.name)?.string()
+        if input == nil, !config.has(PipelineKeys.input.spec.name) {
             diagnostics.error("load '\(id)' has no input; add 'input: STAGE' naming an extract or transform stage", at: location)
         }
         let formats = registry.loads.map(\.name)
@@ -278,7 +270,7 @@ private struct Builder {
         for name in formats { _ = config.value(name) }
         config.finish()
         guard let input, let result else { return nil }
-        return Stage(id: id, location: location, input: input, inputLocation: config.value("input")?.location, role: .load(format: result.0, load: result.1), buffer: Self.defaultBuffer)
+        return Stage(id: id, location: location, input: input, inputLocation: config.value("input")?.location, role: .load(format: result.0, load: result.1), buffer: PipelineKeys.buffer.value)
     }
 
     /// Every stage id in the file, valid or not, so references are judged against what was written.

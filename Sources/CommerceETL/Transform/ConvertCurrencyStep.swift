@@ -17,7 +17,7 @@ import Foundation
 import OrderedCollections
 import Yams
 
-public struct ConvertCurrencyStep: TransformStep {
+public struct ConvertCurrencyStep: StepKind {
     /// ISO 4217 code, or `order` for each order's own `Currency`.
     public var to: String
     /// Source currency of product prices (orders use their ChargedCurrency).
@@ -38,22 +38,48 @@ public struct ConvertCurrencyStep: TransformStep {
     ]
     static let priceFields = ["Price", "PriceRRP", "PriceWas", "PriceBundle"]
 
-    static func parse(_ value: ConfigValue) -> (any TransformStep)? {
-        guard let config = value.map() else { return nil }
-        let to = config.string("to", required: true)
-        if let to, to != "order", !Self.isCode(to) {
-            config.value("to")?.error("'\(config.path).to' must be an ISO 4217 code such as EUR, or 'order', found \(config.shown("to", to))")
+    public static let name = "convert_currency"
+    enum Keys {
+        static let to = Key.string("to", required: true, doc: "an ISO 4217 code, or `order` for each order's own `Currency`", example: "GBP")
+        static let rates = Key.custom("rates", .either(.string, .options([RateTable.Keys.base.spec, RateTable.Keys.rates])),
+            doc: "`{ base: EUR, rates: { GBP: 0.8478 } }` inline, or the path of a YAML/JSON file of that shape (read when the run starts); rates are units of each currency per one `base`, and cross rates go through the base",
+            example: "samples/rates/eur-base.yml") { (rates: ConfigValue) -> RateSource? in
+            if case .scalar = rates.node { return rates.string().map(RateSource.file) }
+            return rates.map().flatMap(RateTable.parse).map(RateSource.table)
         }
-        let from = config.string("from")
-        if let from, !Self.isCode(from) { config.value("from")?.error("'\(config.path).from' must be an ISO 4217 code, found \(config.shown("from", from))") }
+        static let fields = Key.strings("fields", default: "every Aurora order amount",
+            doc: "the money fields to convert, as dotted paths where `*` is every array element (`Items.*.Price`)", example: "[OrderTotal, Items.*.Price]")
+        static let rounding = Key.choice("rounding", Money.Rounding.allCases.map(\.rawValue), doc: "how the one rounding to the target's minor units goes").defaulting("half_up")
+        static let from = Key.string("from", doc: "products only: the currency product prices are converted from", example: "EUR")
+        static let overwrite = Key.boolean("overwrite", doc: "products: replace a price the merchant set in the target currency").defaulting(false)
+    }
+    public static let value = OptionSpec(name, .options([Keys.to.spec, Keys.rates.spec, Keys.fields.spec, Keys.rounding.spec, Keys.from.spec, Keys.overwrite.spec]),
+                                         doc: "every money field of an order (or product prices) in one currency, exact to the minor unit",
+                                         example: "{ to: GBP, rates: samples/rates/eur-base.yml }")
+
+    enum RateSource: Sendable {
+        case file(String)
+        case table(RateTable)
+    }
+
+    public static func parse(_ value: ConfigValue) -> (any TransformStep)? {
+        guard let config = value.map() else { return nil }
+        let to = config.read(Keys.to)
+        if let to, to != "order", !Self.isCode(to) {
+            config.value(Keys.to.spec)?.error("'\(config.path).to' must be an ISO 4217 code such as EUR, or 'order', found \(config.shown(Keys.to, to))")
+        }
+        let from = config.read(Keys.from)
+        if let from, !Self.isCode(from) { config.value(Keys.from.spec)?.error("'\(config.path).from' must be an ISO 4217 code, found \(config.shown(Keys.from, from))") }
         var table: RateTable? = nil
         var ratesFile: String? = nil
-        if let rates = config.value("rates") {
-            if case .scalar = rates.node { ratesFile = rates.string() } else if let map = rates.map() { table = RateTable.parse(map) }
+        switch config.read(Keys.rates) {
+        case .file(let path)?: ratesFile = path
+        case .table(let t)?: table = t
+        case nil: break
         }
-        let fields = (config.strings("fields") ?? Self.orderMoneyFields).map { $0.split(separator: ".").map(String.init) }
-        let rounding = config.choice("rounding", Money.Rounding.allCases.map(\.rawValue), default: "half_up").flatMap(Money.Rounding.init)
-        let overwrite = config.bool("overwrite") ?? false
+        let fields = (config.read(Keys.fields) ?? Self.orderMoneyFields).map { $0.split(separator: ".").map(String.init) }
+        let rounding = Money.Rounding(rawValue: config.read(Keys.rounding))
+        let overwrite = config.read(Keys.overwrite)
         config.finish()
         guard let to, let rounding else { return nil }
         return ConvertCurrencyStep(to: to.uppercased() == "ORDER" ? "order" : to.uppercased(), from: from?.uppercased(), table: table,
@@ -281,10 +307,15 @@ public struct RateTable: Sendable, Equatable {
         return ExactRate(numerator: t, denominator: f)
     }
 
+    enum Keys {
+        static let base = Key.string("base", required: true, doc: "the currency the rates are per one unit of", example: "EUR")
+        static let rates = OptionSpec("rates", .mapOf(.string), required: true, doc: "units of each currency per one `base`", example: "{ GBP: 0.8478, USD: 1.0705 }")
+    }
+
     static func parse(_ map: ConfigMap) -> RateTable? {
-        let base = map.string("base", required: true)?.uppercased()
+        let base = map.read(Keys.base)?.uppercased()
         var rates: [String: Decimal] = [:]
-        if let list = map.map("rates", required: true) {
+        if let list = map.value(Keys.rates.name, required: true)?.map() {
             for entry in list.entries() {
                 guard let text = entry.value.string() else { continue }
                 guard let d = ExactDecimal(parsing: text), d.value > 0 else {

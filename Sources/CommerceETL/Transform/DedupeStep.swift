@@ -7,28 +7,35 @@
 // batches one at a time so "first" is the first in the source's order; keys are held in memory.
 import Synchronization
 
-public final class DedupeStep: TransformStep {
+public final class DedupeStep: StepKind {
     /// Fields that identify a record.
     public let key: [FieldPath]
     private let seen = Mutex<Set<[UInt8]>>([])
 
     init(key: [FieldPath]) { self.key = key }
 
-    static func parse(_ value: ConfigValue) -> (any TransformStep)? {
+    public static let name = "dedupe"
+    enum Keys {
+        static let key = Key.strings("key", required: true, doc: "the identifying dotted paths; records whose key fields are all null are kept", example: "[OrderID]")
+    }
+    public static let value = OptionSpec(name, .options([Keys.key.spec]), doc: "keeps the first record of each key within a run (the stage then runs its batches one at a time, in order)",
+                                         example: "{ key: [OrderID] }")
+
+    public static func parse(_ value: ConfigValue) -> (any TransformStep)? {
         guard let config = value.map() else { return nil }
-        let texts = config.strings("key", required: true)
+        let texts = config.read(Keys.key)
         config.finish()
         guard let texts else { return nil }
         var paths: [FieldPath] = []
         for text in texts {
             guard let path = FieldPath(text) else {
-                config.value("key")?.error("'\(config.path).key' holds an invalid field path: '\(text)'")
+                config.value(Keys.key.spec)?.error("'\(config.path).key' holds an invalid field path: '\(text)'")
                 return nil
             }
             paths.append(path)
         }
         guard !paths.isEmpty else {
-            config.value("key")?.error("'\(config.path).key' lists no fields")
+            config.value(Keys.key.spec)?.error("'\(config.path).key' lists no fields")
             return nil
         }
         return DedupeStep(key: paths)

@@ -2,11 +2,14 @@
 //
 //   - drop: [Transactions, order.Addresses]
 
-public struct DropStep: TransformStep {
+public struct DropStep: StepKind {
     /// Paths of the fields to remove; absent ones are ignored.
     public var paths: [FieldPath]
 
-    static func parse(_ value: ConfigValue) -> (any TransformStep)? {
+    public static let name = "drop"
+    public static let value = OptionSpec(name, .strings, doc: "removes fields by dotted path", example: "[Transactions, order.Addresses]")
+
+    public static func parse(_ value: ConfigValue) -> (any TransformStep)? {
         guard let texts = value.strings() else { return nil }
         var paths: [FieldPath] = []
         for text in texts {

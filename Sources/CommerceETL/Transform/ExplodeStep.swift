@@ -6,7 +6,7 @@
 // becomes `value`). With `parent_as`, the parent's other fields are kept under that name.
 // A record whose array is empty, null or absent produces no records.
 
-public struct ExplodeStep: TransformStep {
+public struct ExplodeStep: StepKind {
     /// Dotted path of the array to explode.
     public var path: FieldPath
     /// Field name under which the parent record (without the exploded array) is kept.
@@ -14,15 +14,24 @@ public struct ExplodeStep: TransformStep {
     /// Field name for the element's position in the array (0-based), if wanted.
     public var indexAs: String?
 
-    static func parse(_ value: ConfigValue) -> (any TransformStep)? {
+    public static let name = "explode"
+    enum Keys {
+        static let path = Key.string("path", required: true, doc: "the dotted path of the array; one record per element (an object element's fields become the record, any other element becomes `value`); empty, null or absent arrays give no records", example: "Items")
+        static let parentAs = Key.string("parent_as", doc: "keep the parent record (without the array) under this name", example: "order")
+        static let indexAs = Key.string("index_as", doc: "add the element's 0-based position under this name", example: "line_no")
+    }
+    public static let value = OptionSpec(name, .options([Keys.path.spec, Keys.parentAs.spec, Keys.indexAs.spec]),
+                                         doc: "one record per element of an array", example: "{ path: Items, parent_as: order, index_as: line_no }")
+
+    public static func parse(_ value: ConfigValue) -> (any TransformStep)? {
         guard let config = value.map() else { return nil }
-        let pathText = config.string("path", required: true)
-        let parentAs = config.string("parent_as")
-        let indexAs = config.string("index_as")
+        let pathText = config.read(Keys.path)
+        let parentAs = config.read(Keys.parentAs)
+        let indexAs = config.read(Keys.indexAs)
         config.finish()
         guard let pathText else { return nil }
         guard let path = FieldPath(pathText) else {
-            config.value("path")?.error("'\(config.path).path' is not a valid field path: '\(pathText)'")
+            config.value(Keys.path.spec)?.error("'\(config.path).path' is not a valid field path: '\(pathText)'")
             return nil
         }
         return ExplodeStep(path: path, parentAs: parentAs, indexAs: indexAs)

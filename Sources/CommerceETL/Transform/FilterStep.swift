@@ -13,7 +13,7 @@
 // null, not_null, contains. Numbers compare as exact decimals, dates as instants, the rest as text.
 import Foundation
 
-public struct FilterStep: TransformStep {
+public struct FilterStep: StepKind {
     public enum Operator: String, Sendable, CaseIterable {
         case eq, ne, `in`, not_in, gt, gte, lt, lte, null, not_null, contains
     }
@@ -29,17 +29,28 @@ public struct FilterStep: TransformStep {
     /// When present, at least one group must hold entirely.
     public var any: [[Condition]]
 
-    static func parse(_ value: ConfigValue) -> (any TransformStep)? {
+    public static let name = "filter"
+    /// A condition: a bare value (eq), or a mapping of operators.
+    static let condition = OptionSpec.ValueType.mapOf(.any)
+    enum Keys {
+        static let all = OptionSpec("where", condition, doc: "conditions that must all hold, keyed by dotted path: a bare value means `eq`; otherwise `eq`, `ne`, `in`, `not_in`, `gt`, `gte`, `lt`, `lte`, `null`, `not_null`, `contains`",
+                                    example: "{ OrderStatus: { in: [Despatched, Completed] }, OrderTotal: { gte: 100 } }")
+        static let any = OptionSpec("any", .list(condition), doc: "alternatives: one of these groups of conditions must hold entirely", example: "[{ PaymentType: PayPal }, { DateCreated: { lt: \"2024-01-01\" } }]")
+    }
+    public static let value = OptionSpec(name, .options([Keys.all, Keys.any]), doc: "keeps the records for which the conditions hold (`where` and, if given, one group of `any`)",
+                                         example: "{ where: { Currency: GBP } }")
+
+    public static func parse(_ value: ConfigValue) -> (any TransformStep)? {
         guard let config = value.map() else { return nil }
         var ok = true
-        let all = config.map("where").map { conditions($0, &ok) } ?? []
+        let all = config.value(Keys.all)?.map().map { conditions($0, &ok) } ?? []
         var any: [[Condition]] = []
-        if let groups = config.value("any")?.list() {
+        if let groups = config.value(Keys.any)?.list() {
             for group in groups {
                 if let map = group.map() { any.append(conditions(map, &ok)) } else { ok = false }
             }
         }
-        if !config.has("where"), !config.has("any") {
+        if !config.has(Keys.all.name), !config.has(Keys.any.name) {
             value.error("'\(value.path)' needs 'where' (conditions that must all hold) or 'any' (alternatives)")
             ok = false
         }

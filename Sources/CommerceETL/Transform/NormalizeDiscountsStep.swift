@@ -14,8 +14,11 @@
 import Foundation
 import OrderedCollections
 
-public struct NormalizeDiscountsStep: TransformStep {
-    static func parse(_ value: ConfigValue) -> (any TransformStep)? {
+public struct NormalizeDiscountsStep: StepKind {
+    public static let name = "normalize_discounts"
+    public static let value = OptionSpec(name, .options([]), doc: "revenue per line that adds up to the penny, in the order's currency (on orders, before `explode`)", example: "{}")
+
+    public static func parse(_ value: ConfigValue) -> (any TransformStep)? {
         if case .mapping = value.node { value.map()?.finish() }
         return NormalizeDiscountsStep()
     }

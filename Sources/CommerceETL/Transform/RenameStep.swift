@@ -4,11 +4,14 @@
 
 import OrderedCollections
 
-public struct RenameStep: TransformStep {
+public struct RenameStep: StepKind {
     /// Old name to new name.
     public var names: [String: String]
 
-    static func parse(_ value: ConfigValue) -> (any TransformStep)? {
+    public static let name = "rename"
+    public static let value = OptionSpec(name, .stringMap, doc: "renames top-level fields in place (old name: new name)", example: "{ OrderID: order_id }")
+
+    public static func parse(_ value: ConfigValue) -> (any TransformStep)? {
         guard let config = value.map() else { return nil }
         var names: [String: String] = [:]
         var ok = true

@@ -6,11 +6,15 @@
 //
 // A path that is absent yields null, so every output record has the same fields.
 
-public struct SelectStep: TransformStep {
+public struct SelectStep: StepKind {
     /// Output field name and the dotted input path it takes its value from.
     public var fields: [(name: String, path: FieldPath)]
 
-    static func parse(_ value: ConfigValue) -> (any TransformStep)? {
+    public static let name = "select"
+    public static let value = OptionSpec(name, .stringMap, doc: "builds each record from dotted paths, in the order written (new name: path); an absent path gives null, and numeric parts index arrays (`Items.0.Price`)",
+                                         example: "{ order_id: order.OrderID, sku: VariationReference }")
+
+    public static func parse(_ value: ConfigValue) -> (any TransformStep)? {
         guard let config = value.map() else { return nil }
         var fields: [(name: String, path: FieldPath)] = []
         var ok = true

@@ -11,7 +11,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
 
-public struct AmeriCommerceConnection: Connection {
+public struct AmeriCommerceConnection: ConnectionKind {
     /// The store's root (`https://mystore.com`), or `demo` / `demo:?...` for the built-in demo store.
     public var url: String
     /// API access token, sent as `X-AC-Auth-Token`; use `${AMERICOMMERCE_TOKEN}`.
@@ -21,9 +21,30 @@ public struct AmeriCommerceConnection: Connection {
 
     public var summary: String { "americommerce \(EmbeddedStores.isDemo(url) ? url + " (built-in demo store)" : url)" }
 
-    static func parse(_ config: ConfigMap) -> (any Connection)? {
-        let url = config.string("url", required: true)
-        let token = config.secret("token")
+    public static let type = "americommerce"
+    public static let summary = "the AmeriCommerce (formerly Spark Pay) REST API"
+    enum Keys {
+        static let url = Key.string("url", required: true, doc: "the store root (`/api/v1/...` is appended), or `demo` / `demo:?...`", example: "${AMERICOMMERCE_URL:-demo}")
+        static let token = Key.secret("token", doc: "required unless `demo`: sent as `X-AC-Auth-Token`; never logged or printed", example: "${AMERICOMMERCE_TOKEN:-demo}")
+        static let resource = Key.string("resource", required: true, doc: "any root resource: `products`, `orders`, `customers`, ...", example: "products")
+        static let count = Key.integer("count", in: 1...500, doc: "records per page").defaulting(100)
+        static let expand = Key.strings("expand", doc: "related resources to include", example: "[variants, categories]")
+        static let fields = Key.strings("fields", doc: "the fields to return", example: "[id, item_name]")
+        static let sort = Key.string("sort", doc: "sort order", example: "-price,item_name")
+        static let filters = Key.custom("filters", .stringMap, doc: "query parameters passed through, in AmeriCommerce's query syntax",
+                                        example: "{ updated_at: \"gte:2024-01-01\" }") { (v: ConfigValue) -> [(String, String)]? in
+            v.map()?.entries().compactMap { entry in entry.value.string().map { (entry.key, $0) } }
+        }
+        static let incremental = Incremental.key(fields: ["updated_at", "created_at"])
+    }
+    public static var options: [OptionSpec] { [Keys.url.spec, Keys.token.spec] + HTTPSettings.options }
+    public static var extractOptions: [OptionSpec] {
+        [Keys.resource.spec, Keys.count.spec, Keys.expand.spec, Keys.fields.spec, Keys.sort.spec, Keys.filters.spec, Keys.incremental.spec]
+    }
+
+    public static func parse(_ config: ConfigMap) -> (any Connection)? {
+        let url = config.read(Keys.url)
+        let token = config.read(Keys.token)
         let http = HTTPSettings.parse(config)
         guard let url else { return nil }
         let isDemo = EmbeddedStores.isDemo(url)
@@ -36,23 +57,23 @@ public struct AmeriCommerceConnection: Connection {
     }
 
     public func extractor(stage: String, config: ConfigMap) -> (any Extractor)? {
-        let resource = config.string("resource", required: true)
-        let count = config.integer("count", in: 1...500) ?? 100
-        let expand = config.strings("expand")
-        let fields = config.strings("fields")
-        let sort = config.string("sort")
-        let filters = config.stringPairs("filters") ?? []
-        let incremental = Incremental.parse(config.value("incremental"), fields: ["updated_at", "created_at"])
+        let resource = config.read(Keys.resource)
+        let count = config.read(Keys.count)
+        let expand = config.read(Keys.expand)
+        let fields = config.read(Keys.fields)
+        let sort = config.read(Keys.sort)
+        let filters = config.read(Keys.filters) ?? []
+        let incremental = config.read(Keys.incremental)
         guard let resource else { return nil }
         guard resource.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
-            config.value("resource")?.error("'\(config.path).resource' must be a root resource name such as products or orders, found \(config.shown("resource", resource))")
+            config.value(Keys.resource.spec)?.error("'\(config.path).resource' must be a root resource name such as products or orders, found \(config.shown(Keys.resource, resource))")
             return nil
         }
         var query: [(String, String)] = []
         if let expand, !expand.isEmpty { query.append(("expand", expand.joined(separator: ","))) }
         if let fields, !fields.isEmpty { query.append(("fields", fields.joined(separator: ","))) }
         if let sort { query.append(("sort", sort)) }
-        query += filters.map { ($0.key, $0.value) }
+        query += filters
         return AmeriCommerceExtractor(connection: self, resource: resource, count: count, query: query, stage: stage, incremental: incremental)
     }
 }

@@ -3,7 +3,7 @@
 // are read in sorted order, so runs are repeatable.
 import Foundation
 
-public struct FilesConnection: Connection {
+public struct FilesConnection: ConnectionKind {
     public enum Dialect: String, Sendable, CaseIterable {
         case auroraXML = "aurora-xml"
         case auroraREST = "aurora-rest"
@@ -19,14 +19,28 @@ public struct FilesConnection: Connection {
 
     public var summary: String { "files (\(dialect.rawValue)): \(paths.joined(separator: ", "))" }
 
-    static func parse(_ config: ConfigMap) -> (any Connection)? {
-        let dialect = config.choice("dialect", Dialect.allCases.map(\.rawValue), required: true).flatMap(Dialect.init)
-        let paths = config.strings("paths", required: true)
+    public static let type = "files"
+    public static let summary = "replays recorded API responses"
+    enum Keys {
+        static let dialect = Key.choice("dialect", Dialect.allCases.map(\.rawValue), required: true,
+            doc: "the API that produced the files: `aurora-xml` (`AuroraResponseEnvelope`s), `aurora-rest` (v2 envelopes: records from `payload.items`), `americommerce` (list results: records from the list named by `resource`, or one single-resource object per file)")
+        static let paths = Key.strings("paths", required: true, doc: "glob patterns (`*`, `?`, `[...]`), a string or a list; each pattern's matches are read in sorted order; a pattern that matches nothing fails the run. Only regular files are read",
+                                       example: "[samples/aurora-xml/order-get-*.xml]")
+        static let maxFileMB = Key.integer("max_file_mb", in: 1...65_536, doc: "the most one file may hold, in MiB").defaulting(1024)
+        static let resource = Key.string("resource", required: true, doc: "aurora-xml: `orders` or `products`; JSON dialects: the collection name", example: "orders")
+        static let language = Key.string("language", doc: "aurora-xml: preferred language for language-tagged text", example: "en-gb")
+    }
+    public static var options: [OptionSpec] { [Keys.dialect.spec, Keys.paths.spec, Keys.maxFileMB.spec] }
+    public static var extractOptions: [OptionSpec] { [Keys.resource.spec, Keys.language.spec] }
+
+    public static func parse(_ config: ConfigMap) -> (any Connection)? {
+        let dialect = config.read(Keys.dialect).flatMap(Dialect.init)
+        let paths = config.read(Keys.paths)
         if let paths, paths.isEmpty {
-            config.context.diagnostics.error("'\(config.path).paths' lists no files", at: config.keyLocation("paths"))
+            config.context.diagnostics.error("'\(config.path).paths' lists no files", at: config.keyLocation(Keys.paths.spec.name))
             return nil
         }
-        let maxFile = config.integer("max_file_mb", in: 1...65_536) ?? 1024
+        let maxFile = config.read(Keys.maxFileMB)
         guard let dialect, let paths else { return nil }
         return FilesConnection(dialect: dialect, paths: paths, maxFileBytes: maxFile << 20)
     }
@@ -34,13 +48,13 @@ public struct FilesConnection: Connection {
     public func extractor(stage: String, config: ConfigMap) -> (any Extractor)? {
         switch dialect {
         case .auroraXML:
-            let resource = config.choice("resource", AuroraXMLRecordReader.Resource.allCases.map(\.rawValue), required: true)
+            let resource = config.value(Keys.resource.spec.name, required: true)?.choice(AuroraXMLRecordReader.Resource.allCases.map(\.rawValue))
                 .flatMap(AuroraXMLRecordReader.Resource.init)
-            let language = config.string("language")
+            let language = config.read(Keys.language)
             guard let resource else { return nil }
             return AuroraXMLFileExtractor(paths: paths, resource: resource, language: language, maxFileBytes: maxFileBytes)
         case .auroraREST, .americommerce:
-            guard let resource = config.string("resource", required: true) else { return nil }
+            guard let resource = config.read(Keys.resource) else { return nil }
             return JSONFileExtractor(paths: paths, dialect: dialect, resource: resource, maxFileBytes: maxFileBytes)
         }
     }

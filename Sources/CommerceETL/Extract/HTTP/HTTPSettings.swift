@@ -19,12 +19,13 @@ public struct HTTPSettings: Sendable {
     /// The largest answer accepted, in bytes.
     public var maxResponseBytes: Int
 
-    public static let defaultMaxRetryWait = 300
+    public static var defaultMaxRetryWait: Int { Keys.maxRetryWait.value }
     /// From one request an hour to 100,000 a second.
     public static let rateLimitRange = (1.0 / 3600)...100_000
 
-    public init(concurrency: Int = 4, timeout: Int = 60, deadline: Int = 300, retries: Int = 5, rateLimit: Double? = nil,
-                maxRetryWait: Int = defaultMaxRetryWait, maxResponseBytes: Int = 64 << 20) {
+    public init(concurrency: Int = Keys.concurrency.value, timeout: Int = Keys.timeout.value, deadline: Int = Keys.deadline.value,
+                retries: Int = Keys.retries.value, rateLimit: Double? = nil, maxRetryWait: Int = Keys.maxRetryWait.value,
+                maxResponseBytes: Int = Keys.maxResponseMB.value << 20) {
         self.concurrency = concurrency
         self.timeout = timeout
         self.deadline = deadline
@@ -34,24 +35,33 @@ public struct HTTPSettings: Sendable {
         self.maxResponseBytes = maxResponseBytes
     }
 
-    static func parse(_ config: ConfigMap) -> HTTPSettings {
-        let defaults = HTTPSettings()
-        return HTTPSettings(concurrency: config.integer("concurrency", in: 1...64) ?? defaults.concurrency,
-                            timeout: config.integer("timeout", in: 1...3600) ?? defaults.timeout,
-                            deadline: config.integer("deadline", in: 1...86_400) ?? defaults.deadline,
-                            retries: config.integer("retries", in: 0...20) ?? defaults.retries,
-                            rateLimit: rateLimit(config),
-                            maxRetryWait: config.integer("max_retry_wait", in: 0...86_400) ?? defaults.maxRetryWait,
-                            maxResponseBytes: (config.integer("max_response_mb", in: 1...4096) ?? (defaults.maxResponseBytes >> 20)) << 20)
+    public enum Keys {
+        public static let concurrency = Key.integer("concurrency", in: 1...64, doc: "pages requested at once").defaulting(4)
+        public static let timeout = Key.integer("timeout", in: 1...3600, doc: "seconds to wait for a connection, or between bytes of an answer").defaulting(60)
+        public static let deadline = Key.integer("deadline", in: 1...86_400, doc: "seconds one request may take, its whole answer included; not retried: the run fails (and can be continued from its last checkpoint)").defaulting(300)
+        public static let retries = Key.integer("retries", in: 0...20, doc: "retries of a failed page before the run fails").defaulting(5)
+        public static let rateLimit = Key.custom("rate_limit", .number(minimum: 1.0 / 3600, maximum: 100_000),
+            doc: "requests per second at most, from 0.0003 (one an hour) to 100000", example: "20") { (v: ConfigValue) -> Double? in
+            guard let text = v.string() else { return nil }
+            guard let r = Double(text.trimmingCharacters(in: .whitespaces)), r.isFinite, rateLimitRange.contains(r) else {
+                v.error("'\(v.path)' must be a number of requests per second from 0.0003 (one an hour) to 100000, found \(v.shown(text))")
+                return nil
+            }
+            return r
+        }
+        public static let maxRetryWait = Key.integer("max_retry_wait", in: 0...86_400, doc: "the longest wait, in seconds, a server may ask for with `Retry-After`; a longer one fails the run at once instead of sleeping").defaulting(300)
+        public static let maxResponseMB = Key.integer("max_response_mb", in: 1...4096, doc: "the largest answer accepted, in MiB; a larger one fails the run naming this limit").defaulting(64)
     }
 
-    private static func rateLimit(_ config: ConfigMap) -> Double? {
-        guard let v = config.value("rate_limit"), let text = v.string() else { return nil }
-        guard let r = Double(text.trimmingCharacters(in: .whitespaces)), r.isFinite, rateLimitRange.contains(r) else {
-            v.error("'\(v.path)' must be a number of requests per second from 0.0003 (one an hour) to 100000, found \(v.shown(text))")
-            return nil
-        }
-        return r
+    /// The keys every HTTP connection has.
+    public static var options: [OptionSpec] {
+        [Keys.concurrency.spec, Keys.timeout.spec, Keys.deadline.spec, Keys.retries.spec, Keys.rateLimit.spec, Keys.maxRetryWait.spec, Keys.maxResponseMB.spec]
+    }
+
+    static func parse(_ config: ConfigMap) -> HTTPSettings {
+        HTTPSettings(concurrency: config.read(Keys.concurrency), timeout: config.read(Keys.timeout), deadline: config.read(Keys.deadline),
+                     retries: config.read(Keys.retries), rateLimit: config.read(Keys.rateLimit), maxRetryWait: config.read(Keys.maxRetryWait),
+                     maxResponseBytes: config.read(Keys.maxResponseMB) << 20)
     }
 
     /// What the answer-size limit is called in messages.
@@ -60,9 +70,11 @@ public struct HTTPSettings: Sendable {
 
 /// Client lifecycle and URL checks shared by the HTTP connections.
 enum HTTPConnectionSettings {
+    static let urlKey = "url"
+
     static func checkURL(_ url: String, _ config: ConfigMap) -> Bool {
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-            if let v = config.value("url") { v.error("'\(config.path).url' must be an http(s) URL or 'demo', found \(v.shown(url))") }
+            if let v = config.value(urlKey) { v.error("'\(config.path).url' must be an http(s) URL or 'demo', found \(v.shown(url))") }
             return false
         }
         return true

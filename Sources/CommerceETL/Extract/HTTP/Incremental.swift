@@ -13,25 +13,40 @@ public struct Incremental: Sendable {
     /// Where the first run starts.
     public var start: CalendarDate?
 
-    static func parse(_ value: ConfigValue?, fields: [String]) -> Incremental? {
-        guard let value, let map = value.map() else { return nil }
-        let field = map.choice("field", fields, required: true)
-        var lookback: Int64 = 10
-        if let v = map.value("lookback"), let text = v.string() {
-            if let seconds = Self.seconds(text) {
-                lookback = seconds
-            } else if Self.seconds(text, limit: .max) != nil || text.utf8.count > 40 {
+    enum Keys {
+        static func field(_ fields: [String]) -> Setting<String> {
+            Key.choice("field", fields, required: true, doc: "the record date the bookmark follows")
+        }
+        static let lookback = Key.custom("lookback", .string, doc: "an ISO 8601 duration of days, hours, minutes or seconds (at most a century) the next run looks back past the bookmark, for records changed while the last run read",
+                                         example: "PT1H") { (v: ConfigValue) -> Int64? in
+            guard let text = v.string() else { return nil }
+            if let seconds = Incremental.seconds(text) { return seconds }
+            if Incremental.seconds(text, limit: .max) != nil || text.utf8.count > 40 {
                 v.error("'\(v.path)' must be at most a century, found \(v.shown(text))")
             } else {
                 v.error("'\(v.path)' must be an ISO 8601 duration of days, hours, minutes or seconds such as PT10S or P1DT2H, found \(v.shown(text))")
             }
+            return nil
+        }.defaulting(10, shown: "`PT10S`")
+        static let start = Key.custom("start", .string, doc: "the date (YYYY-MM-DD) the first run starts from; without it the first run exports everything",
+                                      example: "2024-01-01") { (v: ConfigValue) -> CalendarDate? in
+            guard let text = v.string() else { return nil }
+            if case .date(let d)? = DateParser.parse(text) { return d }
+            v.error("'\(v.path)' must be a date as YYYY-MM-DD, found \(v.shown(text))")
+            return nil
         }
-        var start: CalendarDate? = nil
-        if let v = map.value("start"), let text = v.string() {
-            if case .date(let d)? = DateParser.parse(text) { start = d } else { v.error("'\(v.path)' must be a date as YYYY-MM-DD, found \(v.shown(text))") }
+    }
+
+    /// The `incremental:` key of an extract whose records carry `fields` as dates.
+    static func key(fields: [String]) -> Setting<Incremental> {
+        Key.mapping("incremental", [Keys.field(fields).spec, Keys.lookback.spec, Keys.start.spec],
+                    doc: "export only records changed since the last successful run (a bookmark kept in the pipeline's state)",
+                    example: "{ field: \(fields[0]), lookback: PT1H }") { map in
+            let field = map.read(Keys.field(fields))
+            let lookback = map.read(Keys.lookback)
+            let start = map.read(Keys.start)
+            return field.map { Incremental(field: $0, lookbackSeconds: lookback, start: start) }
         }
-        map.finish()
-        return field.map { Incremental(field: $0, lookbackSeconds: lookback, start: start) }
     }
 
     /// The longest lookback: a century.
