@@ -100,7 +100,7 @@ struct CommerceETLCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commerce-etl",
         abstract: "Export bulk data from e-commerce platform APIs with declarative pipelines.",
-        subcommands: [Run.self, Validate.self, Plan.self, StateCommand.self, DemoStoreCommand.self, BenchCommand.self]
+        subcommands: [Run.self, Validate.self, Plan.self, StateCommand.self, SchemaCommand.self, DocsCommand.self, DemoStoreCommand.self, BenchCommand.self]
     )
 }
 

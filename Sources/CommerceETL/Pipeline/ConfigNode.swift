@@ -15,6 +15,12 @@ public final class ConfigContext: @unchecked Sendable {
         self.diagnostics = diagnostics
     }
 
+    /// Per mapping (by path), the keys its readers asked for: the tests check them against the
+    /// keys each kind declares.
+    public private(set) var keysRead: [String: Set<String>] = [:]
+
+    func noteRead(_ key: String, in path: String) { keysRead[path, default: []].insert(key) }
+
     func location(of node: Node?) -> SourceLocation {
         SourceLocation(file: file, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1)
     }
@@ -168,7 +174,10 @@ public final class ConfigMap {
 
     /// The raw value of `key`, marking the key as known.
     public func value(_ key: String, required: Bool = false) -> ConfigValue? {
-        if knownSet.insert(key).inserted { known.append(key) }
+        if knownSet.insert(key).inserted {
+            known.append(key)
+            context.noteRead(key, in: path)
+        }
         guard let node = mapping[key] else {
             if required { context.diagnostics.error("'\(path)' is missing required key '\(key)'", at: location) }
             return nil
@@ -190,41 +199,12 @@ public final class ConfigMap {
 
     public func string(_ key: String, required: Bool = false) -> String? { value(key, required: required)?.string() }
 
-    /// A credential: read as a string and remembered by `Secrets`, so no message ever shows it.
-    public func secret(_ key: String, required: Bool = false) -> String? {
-        let text = string(key, required: required)
-        if let text { Secrets.register(text) }
-        return text
-    }
     public func integer(_ key: String, in range: ClosedRange<Int>? = nil, required: Bool = false) -> Int? {
         value(key, required: required)?.integer(in: range)
     }
     public func bool(_ key: String) -> Bool? { value(key)?.bool() }
     public func map(_ key: String, required: Bool = false) -> ConfigMap? { value(key, required: required)?.map() }
     public func strings(_ key: String, required: Bool = false) -> [String]? { value(key, required: required)?.strings() }
-
-    /// A string that must be one of `choices`.
-    public func choice(_ key: String, _ choices: [String], default fallback: String? = nil, required: Bool = false) -> String? {
-        guard let v = value(key, required: required) else { return fallback }
-        guard let text = v.string() else { return nil }
-        guard choices.contains(text) else {
-            let hint = nearest(text, in: choices).map { " (did you mean '\($0)'?)" } ?? ""
-            v.error("'\(v.path)' must be one of \(choices.joined(separator: ", ")), found \(v.shown(text))\(hint)")
-            return nil
-        }
-        return text
-    }
-
-    /// A mapping of names to strings in file order (for `select`, `rename`).
-    public func stringPairs(_ key: String, required: Bool = false) -> [(key: String, value: String, location: SourceLocation)]? {
-        guard let inner = map(key, required: required) else { return nil }
-        var pairs: [(key: String, value: String, location: SourceLocation)] = []
-        for entry in inner.entries() {
-            guard let text = entry.value.string() else { continue }
-            pairs.append((entry.key, text, entry.keyLocation))
-        }
-        return pairs
-    }
 
     /// Reports every key that no reader asked for, suggesting the nearest known one.
     public func finish() {

@@ -9,8 +9,8 @@ public struct OptionSpec: Sendable {
         /// Any scalar, read as text.
         case string
         case integer(ClosedRange<Int>)
-        /// A decimal number; `range` says what it may be, in words and as JSON Schema bounds.
-        case number(minimum: Double, maximum: Double)
+        /// A decimal number between two bounds (written as decimal text).
+        case number(minimum: String, maximum: String)
         case boolean
         case choice([String])
         /// A string, or a list of strings.

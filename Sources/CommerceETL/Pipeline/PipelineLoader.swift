@@ -9,6 +9,8 @@ public enum PipelineLoader {
         public var diagnostics: [Diagnostic]
         /// Problems found beyond those listed (`Diagnostics.limit`).
         public var omitted = 0
+        /// Per mapping, the keys read (see `ConfigContext.keysRead`).
+        public var keysRead: [String: Set<String>] = [:]
         public var hasErrors: Bool { omitted > 0 || diagnostics.contains { $0.severity == .error } }
     }
 
@@ -52,7 +54,8 @@ public enum PipelineLoader {
         }
         var pipeline = Builder(top: top, context: context, registry: registry).build()
         pipeline?.digest = Manifest.sha256(Array(yaml.utf8))
-        return Outcome(pipeline: diagnostics.hasErrors ? nil : pipeline, diagnostics: diagnostics.sorted, omitted: diagnostics.omitted)
+        return Outcome(pipeline: diagnostics.hasErrors ? nil : pipeline, diagnostics: diagnostics.sorted, omitted: diagnostics.omitted,
+                       keysRead: context.keysRead)
     }
 
     private static func failure(_ file: String, _ line: Int, _ column: Int, _ message: String) -> Outcome {

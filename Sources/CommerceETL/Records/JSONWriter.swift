@@ -86,3 +86,43 @@ public enum JSONWriter {
         out.append(UInt8(ascii: "\""))
     }
 }
+
+extension JSONWriter {
+    /// The value as indented JSON (two spaces), keys in their order: for files people read and diff.
+    public static func pretty(_ value: Value) -> String {
+        var out: [UInt8] = []
+        pretty(value, depth: 0, into: &out)
+        out.append(10)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func pretty(_ value: Value, depth: Int, into out: inout [UInt8]) {
+        let inner = Array(repeating: UInt8(ascii: " "), count: 2 * (depth + 1))
+        switch value {
+        case .array(let items) where !items.isEmpty:
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                out.append(contentsOf: (i > 0 ? ",\n" : "\n").utf8)
+                out.append(contentsOf: inner)
+                pretty(item, depth: depth + 1, into: &out)
+            }
+            out.append(10)
+            out.append(contentsOf: inner.dropLast(2))
+            out.append(UInt8(ascii: "]"))
+        case .object(let record) where !record.fields.isEmpty:
+            out.append(UInt8(ascii: "{"))
+            for (i, (key, item)) in record.fields.enumerated() {
+                out.append(contentsOf: (i > 0 ? ",\n" : "\n").utf8)
+                out.append(contentsOf: inner)
+                writeString(key, into: &out)
+                out.append(contentsOf: ": ".utf8)
+                pretty(item, depth: depth + 1, into: &out)
+            }
+            out.append(10)
+            out.append(contentsOf: inner.dropLast(2))
+            out.append(UInt8(ascii: "}"))
+        default:
+            write(value, into: &out)
+        }
+    }
+}

@@ -48,7 +48,8 @@ public struct ConvertCurrencyStep: StepKind {
             return rates.map().flatMap(RateTable.parse).map(RateSource.table)
         }
         static let fields = Key.strings("fields", default: "every Aurora order amount",
-            doc: "the money fields to convert, as dotted paths where `*` is every array element (`Items.*.Price`)", example: "[OrderTotal, Items.*.Price]")
+            doc: "the money fields to convert, as dotted paths where `*` is every array element; by default "
+                + orderMoneyFields.map { "`\($0)`" }.joined(separator: ", "), example: "[OrderTotal, Items.*.Price]")
         static let rounding = Key.choice("rounding", Money.Rounding.allCases.map(\.rawValue), doc: "how the one rounding to the target's minor units goes").defaulting("half_up")
         static let from = Key.string("from", doc: "products only: the currency product prices are converted from", example: "EUR")
         static let overwrite = Key.boolean("overwrite", doc: "products: replace a price the merchant set in the target currency").defaulting(false)

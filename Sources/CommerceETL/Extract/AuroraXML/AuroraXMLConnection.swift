@@ -31,7 +31,7 @@ public struct AuroraXMLConnection: ConnectionKind {
         static let url = Key.string("url", required: true, doc: "the XML API endpoint (`https://STORE/ajax/Ajax_API/processRequestXml`), or `demo` / `demo:?orders=N&products=M&seed=S&latency=MS&faults=SPEC` to start the built-in demo store for the run",
                                     example: "${AURORA_XML_URL:-demo}")
         static let token = Key.secret("token", doc: "required unless `demo`: the API access token, sent as `Header/AuthToken`; write `${AURORA_TOKEN}`. It is never logged or printed", example: "${AURORA_TOKEN}")
-        static let timezone = Key.custom("timezone", .string, doc: "zone of date-times that carry no offset: `UTC`, `+01:00`, or a name such as `Europe/London`; a time the clocks pass twice is the earlier instant, a time they skip is read with the offset before the change",
+        static let timezone = Key.custom("timezone", .string, doc: "zone of date-times that carry no offset: `UTC`, `+01:00`, or a name such as `Europe/London`. With a named zone, a time the clocks pass twice (01:07:04 on 2023-10-29 in London) is the earlier instant (`00:07:04Z`, as java.time and Python choose), and a time the clocks skip (01:30 on 2023-03-26) is read with the offset before the change (`01:30Z`, shown as 02:30 BST)",
                                          example: "Europe/London") { (v: ConfigValue) -> NaiveTimeZone? in
             guard let text = v.string() else { return nil }
             guard let zone = NaiveTimeZone(text) else {

@@ -24,7 +24,7 @@ public struct FilesConnection: ConnectionKind {
     enum Keys {
         static let dialect = Key.choice("dialect", Dialect.allCases.map(\.rawValue), required: true,
             doc: "the API that produced the files: `aurora-xml` (`AuroraResponseEnvelope`s), `aurora-rest` (v2 envelopes: records from `payload.items`), `americommerce` (list results: records from the list named by `resource`, or one single-resource object per file)")
-        static let paths = Key.strings("paths", required: true, doc: "glob patterns (`*`, `?`, `[...]`), a string or a list; each pattern's matches are read in sorted order; a pattern that matches nothing fails the run. Only regular files are read",
+        static let paths = Key.strings("paths", required: true, doc: "glob patterns (`*`, `?`, `[...]`), a string or a list; each pattern's matches are read in sorted order; a pattern that matches nothing fails the run. Only regular files are read: a FIFO, a device (a link to `/dev/zero`) or a directory fails the run at once",
                                        example: "[samples/aurora-xml/order-get-*.xml]")
         static let maxFileMB = Key.integer("max_file_mb", in: 1...65_536, doc: "the most one file may hold, in MiB").defaulting(1024)
         static let resource = Key.string("resource", required: true, doc: "aurora-xml: `orders` or `products`; JSON dialects: the collection name", example: "orders")

@@ -38,9 +38,9 @@ public struct HTTPSettings: Sendable {
     public enum Keys {
         public static let concurrency = Key.integer("concurrency", in: 1...64, doc: "pages requested at once").defaulting(4)
         public static let timeout = Key.integer("timeout", in: 1...3600, doc: "seconds to wait for a connection, or between bytes of an answer").defaulting(60)
-        public static let deadline = Key.integer("deadline", in: 1...86_400, doc: "seconds one request may take, its whole answer included; not retried: the run fails (and can be continued from its last checkpoint)").defaulting(300)
+        public static let deadline = Key.integer("deadline", in: 1...86_400, doc: "seconds one request may take, its whole answer included (a server that sends one byte a second meets it); not retried: the run fails (and can be continued from its last checkpoint)").defaulting(300)
         public static let retries = Key.integer("retries", in: 0...20, doc: "retries of a failed page before the run fails").defaulting(5)
-        public static let rateLimit = Key.custom("rate_limit", .number(minimum: 1.0 / 3600, maximum: 100_000),
+        public static let rateLimit = Key.custom("rate_limit", .number(minimum: "0.000277", maximum: "100000"),
             doc: "requests per second at most, from 0.0003 (one an hour) to 100000", example: "20") { (v: ConfigValue) -> Double? in
             guard let text = v.string() else { return nil }
             guard let r = Double(text.trimmingCharacters(in: .whitespaces)), r.isFinite, rateLimitRange.contains(r) else {
