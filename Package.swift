@@ -61,5 +61,10 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
+        // The README's "Adding a stage kind": a load format and a step from outside the library.
+        .testTarget(
+            name: "ExtensionExampleTests",
+            dependencies: ["CommerceETL", "DemoStore", .product(name: "Logging", package: "swift-log")]
+        ),
     ]
 )

@@ -42,15 +42,15 @@ public enum AtomicFile {
     }
 }
 
-/// A buffered, append-only file with a byte count.
-final class OutputFile {
-    let path: String
+/// A buffered, append-only file with a byte count: what a load writes its temporary output with.
+public final class OutputFile {
+    public let path: String
     private var fd: Int32
     private var buffer: [UInt8] = []
-    private(set) var bytesWritten: Int64 = 0
+    public private(set) var bytesWritten: Int64 = 0
     private let capacity = 1 << 18
 
-    init(creating path: String) throws {
+    public init(creating path: String) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ETLError("cannot create \(path): \(String(cString: strerror(errno)))") }
@@ -58,7 +58,7 @@ final class OutputFile {
     }
 
     /// Reopens a file an interrupted run wrote, cut back to `offset` (its last checkpoint), to append to it.
-    init(continuing path: String, at offset: Int64) throws {
+    public init(continuing path: String, at offset: Int64) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -77,13 +77,13 @@ final class OutputFile {
         buffer.reserveCapacity(capacity)
     }
 
-    func write(_ bytes: some Collection<UInt8>) throws {
+    public func write(_ bytes: some Collection<UInt8>) throws {
         buffer.append(contentsOf: bytes)
         bytesWritten += Int64(bytes.count)
         if buffer.count >= capacity { try flush() }
     }
 
-    func flush() throws {
+    public func flush() throws {
         guard !buffer.isEmpty else { return }
         try buffer.withUnsafeBytes { raw in
             var offset = 0
@@ -100,14 +100,14 @@ final class OutputFile {
     }
 
     /// Flushes and syncs to disk, leaving the file open.
-    func sync() throws {
+    public func sync() throws {
         guard fd >= 0 else { return }
         try flush()
         guard fsync(fd) == 0 else { throw ETLError("cannot sync \(path): \(String(cString: strerror(errno)))") }
     }
 
     /// Flushes, syncs to disk and closes.
-    func close() throws {
+    public func close() throws {
         guard fd >= 0 else { return }
         try flush()
         guard fsync(fd) == 0 else { throw ETLError("cannot sync \(path): \(String(cString: strerror(errno)))") }
@@ -116,7 +116,7 @@ final class OutputFile {
     }
 
     /// Closes without caring about errors (for aborts).
-    func discard() {
+    public func discard() {
         buffer.removeAll()
         if fd >= 0 { Foundation.close(fd) }
         fd = -1
@@ -163,20 +163,22 @@ public final class OutputDirectories: Sendable {
     }
 }
 
-/// One output's temporary file, beside its final name.
-struct StagedOutput {
-    let final: String
-    let temporary: String
+/// One output's temporary file, beside its final name: a load writes the temporary one, and the
+/// run renames it into place when every stage has succeeded.
+public struct StagedOutput: Sendable {
+    public let final: String
+    public let temporary: String
 
-    init(path: String, run: RunContext) throws {
+    /// `path` as a pipeline file wrote it (placeholders filled in, kept inside the output base).
+    public init(path: String, run: RunContext) throws {
         final = try OutputPath.final(path, run: run)
         temporary = AtomicFile.temporaryPath(for: final, runID: run.runID)
         try run.directories.prepare(for: final)
     }
 
-    var staged: StagedFile { StagedFile(temporary: temporary, final: final) }
+    public var staged: StagedFile { StagedFile(temporary: temporary, final: final) }
 
-    func abort() {
+    public func abort() {
         try? FileManager.default.removeItem(atPath: temporary)
     }
 }

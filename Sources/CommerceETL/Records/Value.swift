@@ -125,3 +125,15 @@ public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { components.joined(separator: ".") }
 }
+
+extension Value {
+    /// A field of an object value.
+    public subscript(_ key: String) -> Value? {
+        if case .object(let r) = self { return r[key] }
+        return nil
+    }
+
+    public var int: Int? { if case .integer(let n) = self { Int(n) } else { nil } }
+    public var string: String? { if case .string(let s) = self { s } else { nil } }
+    public var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
+}

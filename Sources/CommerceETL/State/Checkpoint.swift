@@ -14,32 +14,6 @@ import Foundation
 import OrderedCollections
 import Synchronization
 
-/// What flows between stages: records, optionally followed by a checkpoint mark.
-struct Batch: Sendable {
-    var records: [Record]
-    var mark: CheckpointMark? = nil
-}
-
-/// A point in one extract's output that every stage below it makes durable.
-public struct CheckpointMark: Sendable {
-    /// The extract stage the mark comes from.
-    public var extract: String
-    /// 1, 2, ... in a run; 0 when the extract starts over (`restart`).
-    public var seq: Int
-    /// Pages read up to the mark.
-    public var pages: Int
-    /// Records emitted up to the mark.
-    public var records: Int
-    /// Where the extract continues (connector-specific).
-    public var position: Value
-    /// The extract's last mark: every record is before it.
-    public var final: Bool = false
-    /// The extract could not continue and starts over: everything written for it goes.
-    public var restart: Bool = false
-    /// How many times the extract started over in this run (marks before a restart are void).
-    public var generation: Int = 0
-}
-
 /// The saved checkpoint of an unfinished run (`checkpoint.json`).
 public struct SavedCheckpoint: Sendable {
     public struct Extract: Sendable {
@@ -208,16 +182,4 @@ public struct ResumePlan: Sendable {
 
     /// The saved state of one output of an extract, if the extract continues.
     func state(of output: String, extract: String) -> Value? { extracts[extract]?.outputs[output] }
-}
-
-extension Value {
-    /// A field of an object value.
-    subscript(_ key: String) -> Value? {
-        if case .object(let r) = self { return r[key] }
-        return nil
-    }
-
-    var int: Int? { if case .integer(let n) = self { Int(n) } else { nil } }
-    var string: String? { if case .string(let s) = self { s } else { nil } }
-    var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
 }
