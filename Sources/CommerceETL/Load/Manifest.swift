@@ -61,8 +61,9 @@ enum Manifest {
                                       "files": .array(try s.files.map(fileEntry))]))
             }
         }
-        let quarantine: [Value] = run.quarantine.counts.sorted { $0.key < $1.key }.map { path, count in
-            .object(["path": .string(shown((try? OutputPath.final(path, run: run)) ?? path)), "records": .integer(Int64(count))])
+        let quarantine: [Value] = report.quarantine.filter { ($0.rows ?? 0) > 0 }.sorted { ($0.target ?? "") < ($1.target ?? "") }.map { q in
+            let path = q.target ?? ""
+            return .object(["path": .string(shown((try? OutputPath.final(path, run: run)) ?? path)), "records": .integer(Int64(q.rows ?? 0))])
         }
         let manifest: Value = .object([
             "pipeline": .string(pipeline.name), "run_id": .string(report.runID),

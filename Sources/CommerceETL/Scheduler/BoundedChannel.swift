@@ -1,6 +1,7 @@
-// A single-producer, single-consumer channel holding at most `capacity` elements.
-// A full channel suspends the sender, which is how a slow load slows its extract
-// (backpressure) instead of letting batches pile up in memory.
+// A channel holding at most `capacity` elements, with one consumer and a fixed number of
+// producers (one, except for a quarantine file several stages write to). A full channel suspends
+// its senders, which is how a slow load slows its extract (backpressure) instead of letting
+// batches pile up in memory. It is finished once every producer has finished.
 import DequeModule
 import Synchronization
 
@@ -10,15 +11,17 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
         var finished = false
         var failure: (any Error)? = nil
         var waitingReceiver: CheckedContinuation<Void, Never>? = nil
-        var waitingSender: CheckedContinuation<Void, Never>? = nil
+        var waitingSenders = Deque<CheckedContinuation<Void, Never>>()
+        var producers: Int
     }
 
     public let capacity: Int
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    public init(capacity: Int) {
-        precondition(capacity > 0)
+    public init(capacity: Int, producers: Int = 1) {
+        precondition(capacity > 0 && producers > 0)
         self.capacity = capacity
+        state = Mutex(State(producers: producers))
     }
 
     /// Appends an element, waiting while the channel is full. Throws once the channel failed.
@@ -38,7 +41,7 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let resumeNow = state.withLock { s in
                         if s.failure != nil || s.buffer.count < capacity { return true }
-                        s.waitingSender = continuation
+                        s.waitingSenders.append(continuation)
                         return false
                     }
                     if resumeNow { continuation.resume() }
@@ -56,7 +59,7 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
             let outcome: Element?? = try state.withLock { s in
                 if let failure = s.failure { throw failure }
                 if let element = s.buffer.popFirst() {
-                    s.waitingSender.take()?.resume()
+                    s.waitingSenders.popFirst()?.resume()
                     return .some(element)
                 }
                 if s.finished { return .some(nil) }
@@ -78,9 +81,11 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
         }
     }
 
-    /// No more elements will be sent; the receiver drains what is buffered.
+    /// One producer will send no more; once all have finished, the receiver drains what is buffered.
     public func finish() {
         state.withLock { s in
+            s.producers -= 1
+            guard s.producers <= 0 else { return }
             s.finished = true
             s.waitingReceiver.take()?.resume()
         }
@@ -92,7 +97,7 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
             if s.failure == nil { s.failure = error }
             s.buffer.removeAll()
             s.waitingReceiver.take()?.resume()
-            s.waitingSender.take()?.resume()
+            while let sender = s.waitingSenders.popFirst() { sender.resume() }
         }
     }
 

@@ -11,9 +11,9 @@ struct ExtractTask: StageTask {
     let resume: SavedCheckpoint.Extract?
     let run: RunContext
 
-    func run(input: BoundedChannel<Batch>?, output: FanOut) async throws -> StageStats {
+    func run(input: BoundedChannel<Batch>?, output: StageOutputs) async throws -> StageStats {
         let emitter = RecordEmitter(batchSize: batchSize, extract: id, checkpointEvery: checkpointEvery,
-                                    resume: resume, maxPages: maxPages) { batch in try await output.send(batch) }
+                                    resume: resume, maxPages: maxPages) { batch in try await output.records.send(batch) }
         if resume?.final != true || extractor.resumable {
             try await extractor.run(emitter, context: run)
         }

@@ -4,13 +4,15 @@ import Synchronization
 
 struct LoadTask: StageTask {
     let id: String
+    /// `load`, or `quarantine` for a quarantine file (kept apart in the summary and manifest).
+    let kind: String
     let format: String
     let load: any LoadFormat
     /// The writer state to continue from (an interrupted run's mark, or the output's base).
     let resume: Value?
     let services: RunServices
 
-    func run(input: BoundedChannel<Batch>?, output: FanOut) async throws -> StageStats {
+    func run(input: BoundedChannel<Batch>?, output: StageOutputs) async throws -> StageStats {
         guard let input else { throw ETLError("stage '\(id)' has no input") }
         let writer = try load.makeWriter(services.run, resume: resume)
         services.writers.add(writer)
@@ -24,7 +26,7 @@ struct LoadTask: StageTask {
         let result = try writer.finish()
         services.results.add(result)
         // Rows include what an interrupted run this one continues had written.
-        return StageStats(id: id, kind: "load", recordsIn: result.rows, recordsOut: result.rows,
+        return StageStats(id: id, kind: kind, recordsIn: result.rows, recordsOut: result.rows,
                           rows: result.rows, bytes: result.staged.isEmpty ? nil : result.bytes, target: load.target,
                           format: format, files: result.staged.map(\.final) + (result.commit.map { [$0.target] } ?? []))
     }

@@ -16,8 +16,6 @@ public struct RunContext: Sendable {
     public var embeddedStores: EmbeddedStores
     /// Objects several stages of this run share, each owned by the kind that asks for it.
     public var resources = RunResources()
-    /// Quarantine files of steps with `on_error: { quarantine: PATH }`.
-    public var quarantine = QuarantineFiles()
     /// Bookmarks of incremental extracts.
     public var state: PipelineState? = nil
     /// Work to do once every output is committed (acknowledging exported orders as sent).

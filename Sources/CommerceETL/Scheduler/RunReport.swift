@@ -22,6 +22,8 @@ public struct StageStats: Sendable {
 public struct RunReport: Sendable {
     public var runID: String
     public var stages: [StageStats]
+    /// The quarantine files (`target` the path as configured, `rows` the records).
+    public var quarantine: [StageStats] = []
     public var warnings: [String]
     public var seconds: Double
     public var published: [String]

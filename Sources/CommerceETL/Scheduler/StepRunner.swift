@@ -19,7 +19,7 @@ struct StepRunner: Sendable {
 
     func apply(_ batch: [Record]) throws -> StepOutput {
         var records = batch
-        var quarantined: [(path: String, line: [UInt8])] = []
+        var quarantined: [(path: String, record: Record)] = []
         for configured in steps {
             do {
                 records = try configured.step.apply(records)
@@ -38,7 +38,7 @@ struct StepRunner: Sendable {
                     case .fail: throw ETLError("step \(configured.name): \(describe(error))")
                     case .skip: tally.skip()
                     case .quarantine(let path):
-                        quarantined.append((path, QuarantineFiles.line(stage: stage, step: configured.name, reason: describe(error), record: record)))
+                        quarantined.append((path, QuarantineLoad.record(stage: stage, step: configured.name, reason: describe(error), record: record)))
                         tally.quarantine()
                     }
                 }

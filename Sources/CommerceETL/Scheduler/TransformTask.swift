@@ -1,15 +1,15 @@
 // A transform stage: applies its steps to batches on up to `workers` tasks at once and passes
 // the results on in input order. Records a step cannot process go by the step's `on_error`;
-// quarantined ones are written (in record order) before the batch that followed them is sent.
+// quarantined ones go to the side output of their file (in record order), with every checkpoint
+// mark, before the batch that followed them is sent on.
 
 struct TransformTask: StageTask {
     let id: String
     let steps: [ConfiguredStep]
     let workers: Int
     let run: RunContext
-    let checkpoints: CheckpointCoordinator
 
-    func run(input: BoundedChannel<Batch>?, output: FanOut) async throws -> StageStats {
+    func run(input: BoundedChannel<Batch>?, output: StageOutputs) async throws -> StageStats {
         guard let input else { throw ETLError("stage '\(id)' has no input") }
         let context = run
         let steps = try self.steps.map { c in
@@ -21,19 +21,7 @@ struct TransformTask: StageTask {
         }
         let tally = StepTally()
         let apply = StepRunner(steps: steps, stage: id, run: context, tally: tally)
-        let quarantinePaths = ErrorPolicy.quarantinePaths(steps)
-        // Quarantined records are written in record order, and their files checkpointed at each mark.
-        let checkpoints = self.checkpoints
-        let sink = TransformSink(fanOut: output) { output in
-            for (path, lines) in output.quarantined.grouped() {
-                try context.quarantine.write(path: path, run: context, lines: lines.bytes, count: lines.count)
-            }
-            guard let mark = output.mark else { return }
-            for path in quarantinePaths {
-                if mark.restart { context.quarantine.restart(path: path) }
-                try checkpoints.report(output: QuarantineFiles.outputID(path), mark: mark, state: try context.quarantine.checkpoint(path: path, run: context))
-            }
-        }
+        let sink = TransformSink(output: output)
         // A step that remembers earlier records needs the batches one at a time, in order.
         let parallel = steps.contains { $0.step.isStateful } ? 1 : workers
         let counts = try await Self.transform(input: input, apply: apply.apply, workers: parallel, sink: sink)
@@ -82,42 +70,27 @@ struct TransformTask: StageTask {
     }
 }
 
-/// A transform stage's result for one batch: records for the next stages, quarantine lines for
-/// the files, and the mark that followed the batch.
+/// A transform stage's result for one batch: records for the next stages, records for the
+/// quarantine files, and the mark that followed the batch.
 struct StepOutput: Sendable {
     var records: [Record]
-    var quarantined: [(path: String, line: [UInt8])] = []
+    var quarantined: [(path: String, record: Record)] = []
     var mark: CheckpointMark? = nil
 }
 
-extension [(path: String, line: [UInt8])] {
-    /// Lines per path, in order.
-    func grouped() -> [(String, (bytes: [UInt8], count: Int))] {
-        var out: [(String, (bytes: [UInt8], count: Int))] = []
-        for (path, line) in self {
-            if let i = out.firstIndex(where: { $0.0 == path }) {
-                out[i].1.bytes += line
-                out[i].1.count += 1
-            } else {
-                out.append((path, (line, 1)))
-            }
-        }
-        return out
-    }
-}
-
-/// Where a transform stage's results go, in order: quarantine lines and checkpoints first, then the records.
+/// Where a transform stage's results go, in order: quarantined records and marks to the side
+/// outputs first, then the records and the mark to the readers.
 struct TransformSink: Sendable {
-    let fanOut: FanOut
-    let record: @Sendable (StepOutput) throws -> Void
+    let output: StageOutputs
 
-    init(fanOut: FanOut, record: @escaping @Sendable (StepOutput) throws -> Void) {
-        self.fanOut = fanOut
-        self.record = record
-    }
-
-    func take(_ output: StepOutput) async throws {
-        try record(output)
-        if !output.records.isEmpty || output.mark != nil { try await fanOut.send(Batch(records: output.records, mark: output.mark)) }
+    func take(_ result: StepOutput) async throws {
+        var byPath: [String: [Record]] = [:]
+        for (path, record) in result.quarantined { byPath[path, default: []].append(record) }
+        for (path, records) in byPath.sorted(by: { $0.key < $1.key }) {
+            guard let side = output.side[path] else { throw ETLError("no quarantine file \(path) is open") }
+            try await side.send(Batch(records: records))
+        }
+        if let mark = result.mark { try await output.sendToSides(Batch(records: [], mark: mark)) }
+        if !result.records.isEmpty || result.mark != nil { try await output.records.send(Batch(records: result.records, mark: result.mark)) }
     }
 }

@@ -18,7 +18,7 @@ struct Publisher {
                  stop: (any Error) -> any Error) async throws -> RunReport {
         let publishing: Publishing
         do {
-            let staged = results.flatMap(\.staged) + (try context.quarantine.finish(run: context))
+            let staged = results.flatMap(\.staged)
             publishing = Publishing(files: staged, obsolete: results.flatMap(\.obsolete), stages: stats,
                                     bookmarks: context.state?.proposals ?? [:], acknowledgements: context.afterCommit.count > 0)
             // Every target is checked before anything is committed, so that publishing does all or nothing.
@@ -50,9 +50,8 @@ struct Publisher {
         }
         try checkTargets(publishing)
         var databases: [String] = []
-        for stage in pipeline.stages {
-            guard case .load(_, let load) = stage.role else { continue }
-            for target in try load.completePublishing(context) where !databases.contains(target) { databases.append(target) }
+        for output in pipeline.outputs {
+            for target in try output.load.completePublishing(context) where !databases.contains(target) { databases.append(target) }
         }
         if publishing.acknowledgements {
             log.warning("the interrupted run had exported orders to acknowledge as sent; they stay unsent and are exported again by the next run")
@@ -68,7 +67,8 @@ struct Publisher {
 
     /// Renames the files and the manifest into place and records the run (bookmarks), then forgets the checkpoint.
     private func publishFiles(_ publishing: Publishing, databases: [String]) async throws -> RunReport {
-        var report = RunReport(runID: context.runID, stages: publishing.stages, warnings: log.warnings,
+        var report = RunReport(runID: context.runID, stages: publishing.stages.filter { $0.kind != "quarantine" },
+                               quarantine: publishing.stages.filter { $0.kind == "quarantine" }, warnings: log.warnings,
                                seconds: (ContinuousClock.now - started).seconds, published: databases + publishing.files.map(\.final))
         var renamed = 0
         do {

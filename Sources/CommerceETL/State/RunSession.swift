@@ -47,7 +47,7 @@ struct RunSession {
     /// Removes the outputs an interrupted run wrote for one extract.
     private func discard(_ outputs: [String: Value], extract: String, context: RunContext) {
         for (output, state) in outputs {
-            if case .load(_, let load)? = pipeline.stage(output)?.role {
+            if let load = pipeline.output(output)?.load {
                 load.discard(state, run: context)
             } else {
                 discardTemporaryFiles(state)
@@ -81,18 +81,13 @@ struct RunSession {
             plan.bases = saved.bases
             for (output, base) in plan.bases where plan.extracts[pipeline.root(of: output)] == nil {
                 // An extract that starts over takes back what the interrupted run committed for it.
-                if case .load(_, let load)? = pipeline.stage(output)?.role { load.discard(.object(["base": base]), run: context) }
+                pipeline.output(output)?.load.discard(.object(["base": base]), run: context)
             }
         } else {
-            for stage in pipeline.stages {
-                if case .load(_, let load) = stage.role, let base = try load.base(context) { plan.bases[stage.id] = base }
+            for output in pipeline.outputs {
+                if let base = try output.load.base(context) { plan.bases[output.id] = base }
             }
         }
-        var quarantineStates: [String: Value] = [:]
-        for (_, e) in plan.extracts {
-            for (output, state) in e.outputs { if let path = QuarantineFiles.path(ofOutput: output) { quarantineStates[path] = state } }
-        }
-        context.quarantine.resume(quarantineStates)
         return plan
     }
 
@@ -101,35 +96,18 @@ struct RunSession {
         let checkpoints = CheckpointCoordinator(
             checkpoint: SavedCheckpoint(runID: context.runID, runDate: context.runDate, pipelineDigest: pipeline.digest,
                                         extracts: plan.extracts, bases: plan.bases),
-            outputs: checkpointOutputs(), directory: directory)
+            outputs: pipeline.checkpointOutputs, directory: directory)
         try checkpoints.save()
         return checkpoints
-    }
-
-    /// Per extract, the outputs that must report each of its marks: its loads and quarantine files.
-    private func checkpointOutputs() -> [String: Set<String>] {
-        var outputs: [String: Set<String>] = [:]
-        for stage in pipeline.stages {
-            let root = pipeline.root(of: stage.id)
-            switch stage.role {
-            case .extract: outputs[root, default: []].formUnion([])
-            case .load: outputs[root, default: []].insert(stage.id)
-            case .transform(let steps, _):
-                for path in ErrorPolicy.quarantinePaths(steps) { outputs[root, default: []].insert(QuarantineFiles.outputID(path)) }
-            }
-        }
-        return outputs
     }
 
     /// The run stopped: with checkpoints saved, its outputs are kept for a resumed run; without, removed.
     func stopped(_ error: any Error, checkpoints: CheckpointCoordinator, writers: WriterRegistry, context: RunContext) -> any Error {
         if checkpoints.hasProgress {
             writers.suspendAll()
-            context.quarantine.suspend()
             return RunStopped(underlying: error, saved: checkpoints.current.summary)
         }
         writers.abortAll()
-        context.quarantine.abort()
         context.directories.removeEmpty()
         try? checkpoints.remove()
         return error
