@@ -1,8 +1,5 @@
-// `ndjson_gz:` load: one JSON object per line, keys in record order, exact decimals as JSON
-// numbers, dates as ISO 8601 strings, gzip-compressed as it is written. With `rotate`, the
-// output is split into numbered parts: `orders.ndjson.gz` becomes `orders-00001.ndjson.gz`,
-// `orders-00002.ndjson.gz`, ...; parts left from an earlier, longer run are removed when the
-// new ones are published.
+// `ndjson_gz:` load (README: "Loads"). The gzip header carries no timestamp so the same data
+// gives the same bytes; compression runs on a thread of its own because it is most of the cost.
 import Foundation
 
 public struct NDJSONGzipLoad: LoadKind {

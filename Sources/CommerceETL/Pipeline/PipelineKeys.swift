@@ -38,8 +38,9 @@ enum PipelineKeys {
     static let workers = Key.integer("workers", in: 1...64, doc: "batches transformed in parallel; output order is kept")
         .defaulting(max(1, min(4, ProcessInfo.processInfo.activeProcessorCount)), shown: "cores, at most 4")
     static let steps = OptionSpec("steps", .list(.any), required: true, doc: "a list; each item is a map with one key, the step name, and optionally `on_error`")
-    static let onError = OptionSpec("on_error", .either(.choice(["fail", "skip"]), .options([
-        OptionSpec("quarantine", .string, required: true, doc: "the NDJSON file that gets each record the step cannot process, with the reason")])),
+    static let quarantine = Key.outputPath("quarantine", doc: "the NDJSON file that gets each record the step cannot process, with the reason (published with the outputs)",
+                                           example: "out/unconverted.ndjson")
+    static let onError = OptionSpec("on_error", .either(.choice(["fail", "skip"]), .options([quarantine.spec])),
         default: "`fail`", defaultValue: .string("fail"),
         doc: "what a step does with a record it cannot process: `fail` the run, `skip` it (counted), or `{ quarantine: PATH }`",
         example: "{ quarantine: out/unconverted.ndjson }")

@@ -1,13 +1,6 @@
-// `type: aurora-xml`: Order Get and Product Get over Aurora's XML API.
-//
-// Every Get is sent with Paging, so Aurora never defers it. The first page freezes a snapshot
-// and returns its token; the following pages are requested with that token, up to
-// `concurrency` at once, and emitted in page order. The end is the first empty page. Each page
-// is parsed as it streams in and emitted only once it is complete, so a retried page never
-// emits a record twice. Transient failures (connection errors, timeouts, 5xx, 429, a cut or
-// malformed body) are retried with exponential backoff and jitter, honouring Retry-After; an
-// error envelope fails the run at once. The token is sent in the request body only and never
-// appears in logs or errors.
+// `type: aurora-xml` (README: "Connections"). Every Get is sent with Paging so Aurora never
+// defers it, and pages 2.. reuse the first page's token so the export is one snapshot; a page is
+// emitted only once complete, so a retried page never emits a record twice.
 import AsyncHTTPClient
 import Foundation
 import NIOCore

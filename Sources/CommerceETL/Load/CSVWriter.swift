@@ -1,0 +1,211 @@
+// Writes one `csv:` load's records as RFC 4180 text, continuing from a checkpoint when resumed.
+import Foundation
+
+final class CSVWriter: LoadWriter {
+    private let output: StagedOutput
+    private let format: CSVLoad
+    private var file: OutputFile?
+    private var columns: [String] = []
+    private var columnIndex: [String: Int] = [:]
+    /// Rows written so far with how many columns, in runs: (rows in the run, columns).
+    private var segments: [(rows: Int, columns: Int)] = []
+    private var rows = 0
+    private var started = false
+    private var line: [UInt8] = []
+
+    init(output: StagedOutput, format: CSVLoad, resume: Value? = nil) throws {
+        self.output = output
+        self.format = format
+        if let fixed = format.columns { columns = fixed.map(\.header) }
+        guard let resume else {
+            file = try OutputFile(creating: output.temporary)
+            return
+        }
+        guard let offset = resume["offset"]?.int, let rows = resume["rows"]?.int, case .array(let names)? = resume["columns"],
+              case .array(let runs)? = resume["segments"], let started = resume["started"]?.bool else {
+            throw ETLError("the checkpoint of \(output.final) is not of this tool's shape; discard it with 'commerce-etl state reset'")
+        }
+        file = try OutputFile(continuing: output.temporary, at: Int64(offset))
+        self.rows = rows
+        self.started = started
+        columns = names.compactMap(\.string)
+        columnIndex = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
+        segments = runs.compactMap { run in
+            guard case .array(let pair) = run, pair.count == 2, let r = pair[0].int, let c = pair[1].int else { return nil }
+            return (r, c)
+        }
+    }
+
+    func checkpoint(final: Bool) throws -> Value {
+        guard let file else { throw ETLError("csv output already closed") }
+        try file.sync()
+        return .object(["temporary": .array([.string(output.temporary), .string(output.temporary + ".pad")]), "offset": .integer(file.bytesWritten),
+                        "rows": .integer(Int64(rows)), "started": .bool(started), "columns": .array(columns.map { .string($0) }),
+                        "segments": .array(segments.map { .array([.integer(Int64($0.rows)), .integer(Int64($0.columns))]) })])
+    }
+
+    func restart() throws {
+        file?.discard()
+        file = try OutputFile(creating: output.temporary)
+        columns = format.columns?.map(\.header) ?? []
+        columnIndex = [:]
+        segments = []
+        rows = 0
+        started = false
+    }
+
+    func write(_ records: [Record]) throws {
+        guard let file, !records.isEmpty else { return }
+        // Work on locals: class properties touched per cell cost an exclusivity check each.
+        var columns = self.columns
+        let format = self.format
+        func inColumnOrder(_ record: Record) -> Bool {
+            record.fields.count == columns.count && zip(record.fields.keys, columns).allSatisfy { $0 == $1 }
+        }
+        if format.columns == nil {
+            for record in records where !inColumnOrder(record) {
+                for key in record.fields.keys where columnIndex[key] == nil {
+                    columnIndex[key] = columns.count
+                    columns.append(key)
+                }
+            }
+            self.columns = columns
+        }
+        if !started {
+            started = true
+            if format.bom { try file.write([0xEF, 0xBB, 0xBF]) }
+            if format.header { try file.write(headerLine(columns)) }
+        }
+        var line = self.line
+        line.removeAll(keepingCapacity: true)
+        for record in records {
+            if let fixed = format.columns {
+                for (i, column) in fixed.enumerated() {
+                    if i > 0 { line.append(format.delimiter) }
+                    format.appendCell(record.value(at: column.path), to: &line)
+                }
+            } else if inColumnOrder(record) {
+                // The usual case: the record's fields are the columns, in order.
+                var first = true
+                for value in record.fields.values {
+                    if !first { line.append(format.delimiter) }
+                    first = false
+                    format.appendCell(value, to: &line)
+                }
+            } else {
+                for (i, column) in columns.enumerated() {
+                    if i > 0 { line.append(format.delimiter) }
+                    format.appendCell(record.fields[column], to: &line)
+                }
+            }
+            if format.crlf { line.append(13) }
+            line.append(10)
+            if line.count >= 1 << 16 {
+                try file.write(line)
+                line.removeAll(keepingCapacity: true)
+            }
+        }
+        try file.write(line)
+        line.removeAll(keepingCapacity: true)
+        self.line = line
+        // Every row of this batch has the full width known now (earlier batches may have less).
+        if let last = segments.last, last.columns == columns.count {
+            segments[segments.count - 1].rows += records.count
+        } else {
+            segments.append((records.count, columns.count))
+        }
+        rows += records.count
+    }
+
+    private func headerLine(_ names: [String]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (i, name) in names.enumerated() {
+            if i > 0 { out.append(format.delimiter) }
+            format.append(name, guard: format.formulaGuard, to: &out)
+        }
+        out.append(contentsOf: format.lineEnd)
+        return out
+    }
+
+    func finish() throws -> LoadResult {
+        guard let file else { throw ETLError("csv output already closed") }
+        try file.close()
+        self.file = nil
+        if segments.count > 1 {
+            // The padded copy is what gets published; the original stays as its checkpoint left it
+            // until then, so a run interrupted while publishing can still be finished.
+            let padded = output.temporary + ".pad"
+            let bytes = try rewriteWithFullHeader(into: padded)
+            return LoadResult(staged: [StagedFile(temporary: padded, final: output.final)], rows: rows, bytes: bytes,
+                              obsolete: [output.temporary])
+        }
+        return LoadResult(staged: [output.staged], rows: rows, bytes: file.bytesWritten)
+    }
+
+    /// Columns appeared after the header was written: write the final header, then every row
+    /// padded to the full width. Row ends are found by tracking quotes, as a reader would.
+    private func rewriteWithFullHeader(into padded: String) throws -> Int64 {
+        let source: FileReader
+        do { source = try FileReader(path: output.temporary) } catch { throw ETLError("cannot reopen \(output.temporary): \(error)") }
+        let target = try OutputFile(creating: padded)
+        do {
+            var rowLimits: [(endRow: Int, missing: Int)] = []
+            var total = 0
+            for segment in segments {
+                total += segment.rows
+                rowLimits.append((total, columns.count - segment.columns))
+            }
+            if format.bom { try target.write([0xEF, 0xBB, 0xBF]) }
+            if format.header { try target.write(headerLine(columns)) }
+            var inQuotes = false
+            var skipping = format.bom ? 3 : 0      // the BOM is already written
+            var skippingHeader = format.header
+            var row = 0
+            var segment = 0
+            var chunkOut: [UInt8] = []
+            while let chunk = try source.read(1 << 16) {
+                chunkOut.removeAll(keepingCapacity: true)
+                for byte in chunk {
+                    if skipping > 0 {
+                        skipping -= 1
+                        continue
+                    }
+                    if byte == 34 { inQuotes.toggle() }
+                    if byte == 10, !inQuotes {
+                        if skippingHeader {
+                            skippingHeader = false
+                            continue
+                        }
+                        let hadCR = chunkOut.last == 13
+                        if hadCR { chunkOut.removeLast() }
+                        while row >= rowLimits[segment].endRow { segment += 1 }
+                        chunkOut.append(contentsOf: repeatElement(format.delimiter, count: rowLimits[segment].missing))
+                        chunkOut.append(contentsOf: format.lineEnd)
+                        row += 1
+                        continue
+                    }
+                    if !skippingHeader { chunkOut.append(byte) }
+                }
+                try target.write(chunkOut)
+            }
+            try target.close()
+            return target.bytesWritten
+        } catch {
+            target.discard()
+            try? FileManager.default.removeItem(atPath: padded)
+            throw error
+        }
+    }
+
+    func suspend() {
+        file?.discard()
+        file = nil
+    }
+
+    func abort() {
+        file?.discard()
+        file = nil
+        output.abort()
+        try? FileManager.default.removeItem(atPath: output.temporary + ".pad")
+    }
+}

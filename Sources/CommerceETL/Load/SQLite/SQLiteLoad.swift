@@ -1,0 +1,170 @@
+// `sqlite:` load (README: "Loads"). One transaction per file is committed at each checkpoint, so
+// a long migration neither loses its work when it dies nor grows the WAL without end; `replace`
+// builds `_cetl_new_<table>` and swaps it in at publish, so readers never see a half-built table.
+// Decimals are stored as SQLite numbers so SUM() works; more than 15 significant digits would
+// not read back digit for digit, so such a value is refused rather than rounded.
+import CSQLite
+import Foundation
+import Synchronization
+
+public struct SQLiteLoad: LoadKind {
+    public enum Mode: String, Sendable, CaseIterable { case replace, append, upsert }
+
+    /// Database file, relative to the output directory.
+    public var path: String
+    /// Table to fill.
+    public var table: String
+    public var mode: Mode
+    /// Key columns (required for upsert; used to link child tables).
+    public var key: [String]
+    public var childTables: Bool
+    /// Indexes to create: each a list of columns.
+    public var indexes: [[String]]
+
+    public var target: String { "\(path) (table \(table))" }
+
+    public init(path: String, table: String, mode: Mode = .replace, key: [String] = [], childTables: Bool = false, indexes: [[String]] = []) {
+        self.path = path
+        self.table = table
+        self.mode = mode
+        self.key = key
+        self.childTables = childTables
+        self.indexes = indexes
+    }
+
+    public static let name = "sqlite"
+    enum Keys {
+        static let path = Key.outputPath("path", doc: "the database file; several loads may name the same file, one table each", example: "out/store.sqlite")
+        static let table = Key.string("table", required: true, doc: "the table to fill (not starting with `sqlite_`)", example: "orders")
+        static let mode = Key.choice("mode", Mode.allCases.map(\.rawValue), doc: "`replace` rebuilds the table; `append` adds rows; `upsert` inserts or updates by `key` (`INSERT ... ON CONFLICT DO UPDATE`)").defaulting("replace")
+        static let key = Key.strings("key", doc: "the columns that identify a row; required for `upsert` (they become the primary key), and used to link child tables", example: "[OrderID]")
+        static let childTables = Key.boolean("child_tables", doc: "arrays become child tables instead of JSON text").defaulting(false)
+        static let indexes = Key.custom("indexes", .list(.strings), doc: "indexes to create, each a list of columns", example: "[[CustomerID], [OrderStatus, DateCreated]]") { (v: ConfigValue) -> [[String]]? in
+            v.list()?.compactMap { item in item.strings().flatMap { $0.isEmpty ? nil : $0 } }
+        }
+    }
+
+    public static let value = OptionSpec(name, .options([Keys.path.spec, Keys.table.spec, Keys.mode.spec, Keys.key.spec, Keys.childTables.spec, Keys.indexes.spec]),
+                                         doc: "a table in a SQLite database, for reporting and migrations",
+                                         example: "{ path: out/store.sqlite, table: orders, mode: upsert, key: [OrderID], child_tables: true }")
+
+    public static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
+        guard let config = value.map() else { return nil }
+        let path = config.read(Keys.path)
+        let table = config.read(Keys.table)
+        let mode = Mode(rawValue: config.read(Keys.mode))
+        let key = config.read(Keys.key) ?? []
+        let childTables = config.read(Keys.childTables)
+        let indexes = config.read(Keys.indexes) ?? []
+        if mode == .upsert, key.isEmpty {
+            config.context.diagnostics.error("'\(config.path)' has mode upsert but no 'key' (the columns that identify a row)", at: config.keyLocation(Keys.mode.spec.name))
+        }
+        config.finish()
+        guard let path, let table, let mode else { return nil }
+        if table.isEmpty || table.hasPrefix("sqlite_") {
+            value.error("'\(value.path).table' must be a name that does not start with 'sqlite_', found \(config.shown(Keys.table, table))")
+            return nil
+        }
+        return SQLiteLoad(path: path, table: table, mode: mode, key: key, childTables: childTables, indexes: indexes)
+    }
+
+    public func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
+        try SQLiteWriter(database: try run.resources.shared(SQLiteFiles.self) { SQLiteFiles() }.open(path: path, run: run), load: self, resume: resume)
+    }
+
+    /// A run interrupted while publishing committed every row; what is left is swapping the
+    /// rebuilt table in and creating the indexes, redone here in a transaction of its own.
+    public func completePublishing(_ run: RunContext) throws -> [String] {
+        let path = try OutputPath.final(path, run: run)
+        let db = try SQLiteDatabase(path: path)
+        defer { db.close() }
+        try db.execute("BEGIN IMMEDIATE")
+        do {
+            try complete(db)
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+        return [path]
+    }
+
+    /// The table rows are written to: the table itself, or the one that replaces it.
+    var building: String { mode == .replace ? "_cetl_new_\(table)" : table }
+
+    /// Finishes the table in the open transaction: swaps a rebuilt table in place of the old one
+    /// and creates the indexes. Safe to repeat (a run interrupted while publishing does it again).
+    func complete(_ db: SQLiteDatabase) throws {
+        if mode == .replace, try SQLiteTable.exists(building, db: db) {
+            try db.execute("DROP TABLE IF EXISTS \(SQLiteDatabase.quote(table))")
+            for child in try SQLiteTable.tables(prefix: table + "__", db: db) { try db.execute("DROP TABLE IF EXISTS \(SQLiteDatabase.quote(child))") }
+            for name in try [building] + SQLiteTable.tables(prefix: building + "__", db: db) {
+                let renamed = table + name.dropFirst(building.count)
+                try db.execute("ALTER TABLE \(SQLiteDatabase.quote(name)) RENAME TO \(SQLiteDatabase.quote(renamed))")
+            }
+        }
+        for columns in indexes {
+            let name = "idx_\(table)_\(columns.joined(separator: "_"))"
+            try db.execute("CREATE INDEX IF NOT EXISTS \(SQLiteDatabase.quote(name)) ON \(SQLiteDatabase.quote(table)) (\(columns.map(SQLiteDatabase.quote).joined(separator: ", ")))")
+        }
+    }
+
+    /// The highest rowid of the building table and each of its child tables.
+    func watermarks(_ db: SQLiteDatabase) throws -> Record {
+        var marks = Record()
+        guard try SQLiteTable.exists(building, db: db) else { return marks }
+        for name in try [building] + SQLiteTable.tables(prefix: building + "__", db: db) {
+            let q = try db.prepare("SELECT coalesce(max(rowid), 0) FROM \(SQLiteDatabase.quote(name))")
+            marks[name] = .integer(Int64(try q.rows().first?[0].flatMap { Int64($0) } ?? 0))
+        }
+        return marks
+    }
+
+    /// Removes rows past the watermarks (tables absent from them lose every row, or are dropped
+    /// with `dropUnlisted`).
+    func cut(_ db: SQLiteDatabase, to marks: Record, dropUnlisted: Bool = false) throws {
+        guard try SQLiteTable.exists(building, db: db) else { return }
+        for name in try [building] + SQLiteTable.tables(prefix: building + "__", db: db) {
+            if let mark = marks[name]?.int {
+                try db.execute("DELETE FROM \(SQLiteDatabase.quote(name)) WHERE rowid > \(mark)")
+            } else if dropUnlisted {
+                try db.execute("DROP TABLE \(SQLiteDatabase.quote(name))")
+            } else {
+                try db.execute("DELETE FROM \(SQLiteDatabase.quote(name))")
+            }
+        }
+    }
+
+    /// An append table's watermarks before the run, so the rows a run adds can be taken back.
+    public func base(_ run: RunContext) throws -> Value? {
+        guard mode == .append else { return nil }
+        let final = try OutputPath.final(path, run: run)
+        guard FileManager.default.fileExists(atPath: final) else { return .object([:]) }
+        let db = try SQLiteDatabase(path: final)
+        defer { db.close() }
+        return .object(try watermarks(db))
+    }
+
+    /// Takes back what an abandoned interrupted run committed: a table being rebuilt is dropped,
+    /// appended rows are removed; upserts cannot be told apart from earlier rows and stay.
+    public func discard(_ state: Value, run: RunContext) {
+        guard let final = try? OutputPath.final(path, run: run), FileManager.default.fileExists(atPath: final),
+              let db = try? SQLiteDatabase(path: final) else { return }
+        defer { db.close() }
+        do {
+            try db.execute("BEGIN IMMEDIATE")
+            switch mode {
+            case .replace:
+                if try SQLiteTable.exists(building, db: db) { try cut(db, to: [:], dropUnlisted: true) }
+            case .append:
+                if case .object(let base)? = state["base"] { try cut(db, to: base, dropUnlisted: true) }
+            case .upsert:
+                break
+            }
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            run.logger.warning("could not take back what the interrupted run wrote to \(final): \(describe(error))")
+        }
+    }
+}

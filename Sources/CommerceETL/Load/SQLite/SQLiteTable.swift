@@ -1,0 +1,151 @@
+import CSQLite
+import Foundation
+
+/// One table being written: its columns and types, and the prepared insert.
+final class SQLiteTable {
+    let name: String
+    let mode: SQLiteLoad.Mode
+    let key: [String]
+    private var columns: [String] = []
+    private var types: [String: String] = [:]
+    private var statement: SQLiteStatement? {
+        didSet { positions = [] }
+    }
+    private var created = false
+    private var positions: [Int] = []
+    private var positionKeys: [String] = []
+
+    init(name: String, db: SQLiteDatabase, mode: SQLiteLoad.Mode, key: [String], fresh: Bool) throws {
+        self.name = name
+        self.mode = mode
+        self.key = key
+        if mode == .replace, fresh {
+            try db.execute("DROP TABLE IF EXISTS \(SQLiteDatabase.quote(name))")
+            // Child tables of the old table go too; they are rebuilt from this run's records.
+            for child in try Self.tables(prefix: name + "__", db: db) { try db.execute("DROP TABLE IF EXISTS \(SQLiteDatabase.quote(child))") }
+        } else if try Self.exists(name, db: db) {
+            created = true
+            let info = try db.prepare("SELECT name, type FROM pragma_table_info(?)")
+            info.bind(1, name)
+            for row in try info.rows() {
+                columns.append(row[0] ?? "")
+                types[row[0] ?? ""] = (row[1] ?? "").uppercased()
+            }
+        }
+    }
+
+    static func exists(_ name: String, db: SQLiteDatabase) throws -> Bool {
+        let q = try db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+        q.bind(1, name)
+        return try !q.rows().isEmpty
+    }
+
+    static func tables(prefix: String, db: SQLiteDatabase) throws -> [String] {
+        let q = try db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ?")
+        q.bind(1, Int64(prefix.count))
+        q.bind(2, prefix)
+        return try q.rows().compactMap { $0[0] }
+    }
+
+    static func declaredType(_ value: Value) -> String? {
+        switch value {
+        case .integer, .bool: "INTEGER"
+        case .decimal: "DECIMAL"
+        case .string, .dateTime, .date, .array, .object: "TEXT"
+        case .null: nil
+        }
+    }
+
+    func release() { statement = nil }
+
+    /// Creates the table if no row did (a run with no records still leaves the table).
+    func ensureCreated(_ db: SQLiteDatabase) throws {
+        guard !created else { return }
+        try create(key.isEmpty ? [("_empty", "TEXT")] : key.map { ($0, "") }, db: db)
+    }
+
+    private func create(_ all: [(String, String)], db: SQLiteDatabase) throws {
+        var defs = all.map { $0.1.isEmpty ? SQLiteDatabase.quote($0.0) : "\(SQLiteDatabase.quote($0.0)) \($0.1)" }
+        if !key.isEmpty { defs.append("PRIMARY KEY (\(key.map(SQLiteDatabase.quote).joined(separator: ", ")))") }
+        try db.execute("CREATE TABLE \(SQLiteDatabase.quote(name)) (\(defs.joined(separator: ", ")))")
+        created = true
+        for (c, t) in all { columns.append(c); types[c] = t }
+        statement = nil
+    }
+
+    /// Inserts (or upserts) one row; returns its rowid.
+    func write(_ row: [(String, Value)], db: SQLiteDatabase) throws -> Int64 {
+        var added: [(String, String)] = []
+        for (column, value) in row where types[column] == nil && !columns.contains(column) {
+            // A column first seen as null gets no declared type, so any later value fits.
+            added.append((column, Self.declaredType(value) ?? ""))
+        }
+        if !created {
+            try create(added.isEmpty ? [("_empty", "TEXT")] : added, db: db)
+        } else if !added.isEmpty {
+            for (c, t) in added {
+                try db.execute("ALTER TABLE \(SQLiteDatabase.quote(name)) ADD COLUMN \(SQLiteDatabase.quote(c))\(t.isEmpty ? "" : " " + t)")
+                columns.append(c)
+                types[c] = t
+            }
+            statement = nil
+        }
+        if !key.isEmpty, mode == .upsert, statement == nil {
+            // A table made by an earlier run in another mode may lack the key's unique index.
+            try db.execute("CREATE UNIQUE INDEX IF NOT EXISTS \(SQLiteDatabase.quote("key_\(name)")) ON \(SQLiteDatabase.quote(name)) (\(key.map(SQLiteDatabase.quote).joined(separator: ", ")))")
+        }
+        if statement == nil {
+            let names = columns.map(SQLiteDatabase.quote).joined(separator: ", ")
+            let params = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+            var sql = "INSERT INTO \(SQLiteDatabase.quote(name)) (\(names)) VALUES (\(params))"
+            if mode == .upsert, !key.isEmpty {
+                let updates = columns.filter { !key.contains($0) }.map { "\(SQLiteDatabase.quote($0)) = excluded.\(SQLiteDatabase.quote($0))" }
+                sql += " ON CONFLICT (\(key.map(SQLiteDatabase.quote).joined(separator: ", "))) DO " + (updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", "))
+            }
+            statement = try db.prepare(sql)
+        }
+        guard let statement else { return 0 }
+        // Rows of one source have the same fields in the same order: find their parameter
+        // positions once and reuse them. Columns the row lacks stay NULL (bindings are cleared).
+        if positions.count != row.count || !zip(row, positionKeys).allSatisfy({ $0.0 == $1 }) {
+            let index = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
+            positions = row.map { index[$0.0] ?? -1 }
+            positionKeys = row.map(\.0)
+        }
+        for (k, (column, value)) in row.enumerated() {
+            let i = positions[k]
+            guard i >= 0 else { continue }
+            try check(value, column)
+            try Self.bind(value, Int32(i + 1), statement, column: column)
+        }
+        try statement.run()
+        return sqlite3_last_insert_rowid(db.handle)
+    }
+
+    /// A value must fit the column it goes into.
+    private func check(_ value: Value, _ column: String) throws {
+        guard let type = types[column], let wanted = Self.declaredType(value), type != wanted else { return }
+        if type == "DECIMAL", wanted == "INTEGER", case .integer = value { return }
+        if type.isEmpty { return }
+        throw ETLError("table '\(name)': column '\(column)' is \(type), but a record holds \(value.kindName) \(value.flatText.map { "'\($0.prefix(40))'" } ?? "")")
+    }
+
+    static func bind(_ value: Value, _ index: Int32, _ statement: SQLiteStatement, column: String) throws {
+        switch value {
+        case .null: statement.bindNull(index)
+        case .bool(let b): statement.bind(index, Int64(b ? 1 : 0))
+        case .integer(let n): statement.bind(index, n)
+        case .decimal(let d):
+            let digits = d.significantDigits
+            guard digits <= 15, let number = d.nearestDouble else {
+                throw ETLError("column '\(column)': \(d) has \(digits) significant digits; SQLite keeps 15, so it cannot be stored exactly")
+            }
+            statement.bind(index, number)
+        case .string(let text): statement.bind(index, text)
+        case let other:
+            var bytes: [UInt8] = []
+            other.writeFlat(into: &bytes)
+            statement.bind(index, String(decoding: bytes, as: UTF8.self))
+        }
+    }
+}

@@ -1,0 +1,167 @@
+// Writes one `sqlite:` load's records into its table, committing at each checkpoint.
+import CSQLite
+import Foundation
+
+final class SQLiteWriter: LoadWriter {
+    private let database: SharedDatabase
+    private let load: SQLiteLoad
+    private var tables: [String: SQLiteTable] = [:]
+    private var rows = 0
+    private var closed = false
+    /// Whether tables start empty (a fresh run) or hold an interrupted run's rows.
+    private var fresh: Bool
+    /// The append-mode tables' watermarks before this run, so an abandoned run can be taken back.
+    private var base = Record()
+
+    init(database: SharedDatabase, load: SQLiteLoad, resume: Value? = nil) throws {
+        self.database = database
+        self.load = load
+        fresh = resume?["tables"] == nil
+        if case .object(let b)? = resume?["base"] { base = b }
+        try database.use { db in
+            if let resume, !fresh {
+                guard case .object(let marks)? = resume["tables"], let rows = resume["rows"]?.int else {
+                    throw ETLError("the checkpoint of \(load.target) is not of this tool's shape; discard it with 'commerce-etl state reset'")
+                }
+                self.rows = rows
+                try load.cut(db, to: marks)
+            } else if load.mode == .append, resume?["base"] == nil {
+                base = try load.watermarks(db)
+            }
+        }
+    }
+
+    func write(_ records: [Record]) throws {
+        guard !records.isEmpty else { return }
+        try database.use { db in
+            for record in records { try insert(record, into: load.building, parent: nil, db: db) }
+        }
+        rows += records.count
+    }
+
+    func checkpoint(final: Bool) throws -> Value {
+        let marks = try database.use { db in
+            if final { try table(load.building, db: db, isTop: true).ensureCreated(db) }
+            return try load.watermarks(db)
+        }
+        try database.commitCheckpoint()
+        return .object(["tables": .object(marks), "rows": .integer(Int64(rows)), "base": .object(base)])
+    }
+
+    func restart() throws {
+        try database.use { db in
+            for table in tables.values { table.release() }
+            tables = [:]
+            switch load.mode {
+            case .replace: try load.cut(db, to: [:], dropUnlisted: true)
+            case .append: try load.cut(db, to: base, dropUnlisted: true)
+            case .upsert: break
+            }
+        }
+        fresh = true
+        rows = 0
+    }
+
+    /// How a child row points at its parent.
+    private struct ParentLink {
+        var columns: [(String, Value)]
+    }
+
+    private func table(_ name: String, db: SQLiteDatabase, isTop: Bool) throws -> SQLiteTable {
+        if let t = tables[name] { return t }
+        let t = try SQLiteTable(name: name, db: db, mode: load.mode, key: isTop ? load.key : [], fresh: fresh)
+        tables[name] = t
+        return t
+    }
+
+    private func insert(_ record: Record, into name: String, parent: ParentLink?, db: SQLiteDatabase) throws {
+        let isTop = parent == nil
+        let table = try table(name, db: db, isTop: isTop)
+        var columns: [(String, Value)] = parent?.columns ?? []
+        var children: [(String, [Value])] = []
+        for (field, value) in record.fields {
+            if load.childTables, case .array(let items) = value {
+                children.append((field, items))
+            } else {
+                columns.append((field, value))
+            }
+        }
+        if isTop, load.mode == .upsert {
+            for k in load.key where (record.fields[k] ?? .null).isNull {
+                throw ETLError("table '\(name)': key column '\(k)' is missing or null in a record")
+            }
+        }
+        let rowid = try table.write(columns, db: db)
+        guard !children.isEmpty else { return }
+        // The link children carry: the parent's key at the top (or its rowid), the rowid below.
+        var link: [(String, Value)]
+        if isTop, !load.key.isEmpty {
+            link = load.key.map { ("_parent_\($0)", record.fields[$0] ?? .null) }
+        } else {
+            link = [("_parent_rowid", .integer(rowid))]
+        }
+        for (field, items) in children {
+            let childName = "\(name)__\(Self.snakeCase(field))"
+            if isTop, load.mode == .upsert {
+                // The parent's children are replaced with the ones it has now.
+                try tableDelete(childName, where: link, db: db)
+            }
+            for (position, item) in items.enumerated() {
+                var child: Record
+                if case .object(let r) = item { child = r } else { child = ["value": item] }
+                var fields = link
+                fields.append(("_position", .integer(Int64(position))))
+                try insert(child, into: childName, parent: ParentLink(columns: fields), db: db)
+            }
+        }
+    }
+
+    /// Deletes a child table's rows for one parent, and their own children.
+    private func tableDelete(_ name: String, where link: [(String, Value)], db: SQLiteDatabase) throws {
+        guard try SQLiteTable.exists(name, db: db) else { return }
+        let condition = link.map { "\(SQLiteDatabase.quote($0.0)) = ?" }.joined(separator: " AND ")
+        let grandchildren = try SQLiteTable.tables(prefix: name + "__", db: db).filter { !$0.dropFirst(name.count + 2).contains("__") }
+        for grandchild in grandchildren {
+            let statement = try db.prepare("DELETE FROM \(SQLiteDatabase.quote(grandchild)) WHERE \"_parent_rowid\" IN (SELECT rowid FROM \(SQLiteDatabase.quote(name)) WHERE \(condition))")
+            for (i, (_, v)) in link.enumerated() { try SQLiteTable.bind(v, Int32(i + 1), statement, column: "_parent") }
+            try statement.run()
+        }
+        let statement = try db.prepare("DELETE FROM \(SQLiteDatabase.quote(name)) WHERE \(condition)")
+        for (i, (_, v)) in link.enumerated() { try SQLiteTable.bind(v, Int32(i + 1), statement, column: "_parent") }
+        try statement.run()
+    }
+
+    static func snakeCase(_ name: String) -> String {
+        var out = ""
+        var previousLower = false
+        for ch in name {
+            if ch.isUppercase, previousLower { out += "_" }
+            out += ch.lowercased()
+            previousLower = ch.isLowercase || ch.isNumber
+        }
+        return out
+    }
+
+    func finish() throws -> LoadResult {
+        guard !closed else { throw ETLError("sqlite output already closed") }
+        try database.use { db in
+            // No records: the table still exists afterwards, so readers find it.
+            try table(load.building, db: db, isTop: true).ensureCreated(db)
+            for table in tables.values { table.release() }
+            try load.complete(db)
+        }
+        closed = true
+        let commit = database.leave()
+        return LoadResult(staged: [], rows: rows, bytes: 0, commit: commit)
+    }
+
+    func abort() {
+        for table in tables.values { table.release() }
+        database.rollback()
+    }
+
+    func suspend() {
+        for table in tables.values { table.release() }
+        database.rollback(keepFile: true)
+    }
+}
