@@ -44,6 +44,41 @@ import Testing
         #expect(docs.stdout == OptionReference.markdown())
     }
 
+    /// Every folder of the sources, tests and data is named in the README's "Project layout", and
+    /// every folder named there exists.
+    @Test func theProjectLayoutMatchesTheTree() throws {
+        let readme = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.components(separatedBy: "## Project layout").last?.components(separatedBy: "```").dropFirst().first)
+        // Folders the block names, as paths: nesting is by indentation (two spaces a level).
+        var named: Set<String> = [], stack: [(indent: Int, name: String)] = []
+        for line in section.split(separator: "\n") {
+            let indent = line.prefix { $0 == " " }.count
+            guard let word = line.dropFirst(indent).split(separator: " ").first, word.hasSuffix("/"), indent < 20 else { continue }
+            while let last = stack.last, last.indent >= indent { stack.removeLast() }
+            let path = (stack.map(\.name) + [String(word.dropLast())]).joined(separator: "/")
+            named.insert(path)
+            stack.append((indent, path.components(separatedBy: "/").last!))
+        }
+        let fm = FileManager.default
+        func folders(_ dir: String, depth: Int) -> [String] {
+            guard depth > 0, let items = try? fm.contentsOfDirectory(atPath: Fixtures.packageRoot.appendingPathComponent(dir).path) else { return [] }
+            return items.sorted().flatMap { item -> [String] in
+                var isDir: ObjCBool = false
+                let path = dir.isEmpty ? item : "\(dir)/\(item)"
+                guard !item.hasPrefix("."), fm.fileExists(atPath: Fixtures.packageRoot.appendingPathComponent(path).path, isDirectory: &isDir), isDir.boolValue else { return [] }
+                return [path] + folders(path, depth: depth - 1)
+            }
+        }
+        let tree = Set(folders("Sources/CommerceETL", depth: 2) + folders("Tests", depth: 1) + folders("samples", depth: 1)
+                       + ["Sources/DemoStore", "Sources/commerce-etl", "pipelines", "schema", "scripts"])
+        for folder in tree.sorted() where !["Sources/CSQLite", "Sources/CZlib"].contains(folder) && !folder.hasPrefix("Tests/CommerceETLTests/") {
+            #expect(named.contains(folder), "the README's Project layout does not name \(folder)/")
+        }
+        for folder in named.sorted() {
+            #expect(fm.fileExists(atPath: Fixtures.packageRoot.appendingPathComponent(folder).path), "the README's Project layout names \(folder)/, which does not exist")
+        }
+    }
+
     static let validatorPresent: Bool = {
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")

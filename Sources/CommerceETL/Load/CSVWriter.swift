@@ -21,27 +21,32 @@ final class CSVWriter: LoadWriter {
             file = try OutputFile(creating: output.temporary)
             return
         }
-        guard let offset = resume["offset"]?.int, let rows = resume["rows"]?.int, case .array(let names)? = resume["columns"],
-              case .array(let runs)? = resume["segments"], let started = resume["started"]?.bool else {
-            throw ETLError("the checkpoint of \(output.final) is not of this tool's shape; discard it with 'commerce-etl state reset'")
-        }
-        file = try OutputFile(continuing: output.temporary, at: Int64(offset))
-        self.rows = rows
-        self.started = started
-        columns = names.compactMap(\.string)
+        let state = try resume.state(State.self, of: output.final)
+        file = try OutputFile(continuing: output.temporary, at: state.offset)
+        rows = state.rows
+        started = state.started
+        columns = state.columns
         columnIndex = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
-        segments = runs.compactMap { run in
-            guard case .array(let pair) = run, pair.count == 2, let r = pair[0].int, let c = pair[1].int else { return nil }
-            return (r, c)
-        }
+        segments = state.segments.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
+    }
+
+    /// Where a checkpoint left the file: its length, rows, and the columns in force (a column
+    /// first seen later pads the rows before it when the file is finished).
+    struct State: Codable {
+        var temporary: [String]
+        var offset: Int64
+        var rows: Int
+        var started: Bool
+        var columns: [String]
+        /// (rows, columns) runs.
+        var segments: [[Int]]
     }
 
     func checkpoint(final: Bool) throws -> Value {
         guard let file else { throw ETLError("csv output already closed") }
         try file.sync()
-        return .object(["temporary": .array([.string(output.temporary), .string(output.temporary + ".pad")]), "offset": .integer(file.bytesWritten),
-                        "rows": .integer(Int64(rows)), "started": .bool(started), "columns": .array(columns.map { .string($0) }),
-                        "segments": .array(segments.map { .array([.integer(Int64($0.rows)), .integer(Int64($0.columns))]) })])
+        return try Value(state: State(temporary: [output.temporary, output.temporary + ".pad"], offset: file.bytesWritten, rows: rows,
+                                      started: started, columns: columns, segments: segments.map { [$0.rows, $0.columns] }))
     }
 
     func restart() throws {

@@ -162,17 +162,24 @@ final class NDJSONGzipWriter: LoadWriter {
             current = try open(part: 1)
             return
         }
-        guard case .array(let parts)? = resume["parts"], let offset = resume["offset"]?.int, let records = resume["records"]?.int,
-              let rows = resume["rows"]?.int else {
-            throw ETLError("the checkpoint of \(load.path) is not of this tool's shape; discard it with 'commerce-etl state reset'")
+        let state = try resume.state(State.self, of: load.path)
+        for (i, size) in state.parts.enumerated() {
+            done.append((try output(part: i + 1), size))
         }
-        for (i, size) in parts.enumerated() {
-            done.append((try output(part: i + 1), Int64(size.int ?? 0)))
-        }
-        var part = try open(part: parts.count + 1, continuingAt: Int64(offset))
-        part.records = records
+        var part = try open(part: state.parts.count + 1, continuingAt: state.offset)
+        part.records = state.records
         current = part
-        self.rows = rows
+        rows = state.rows
+    }
+
+    /// Where a checkpoint left the output: the sizes of the finished parts, and how far into the
+    /// current one (its last complete gzip member) with how many records.
+    struct State: Codable {
+        var temporary: [String]
+        var parts: [Int64]
+        var offset: Int64
+        var records: Int
+        var rows: Int
     }
 
     private func output(part: Int) throws -> StagedOutput {
@@ -188,9 +195,8 @@ final class NDJSONGzipWriter: LoadWriter {
     func checkpoint(final: Bool) throws -> Value {
         guard let part = current else { throw ETLError("ndjson_gz output already closed") }
         let offset = try part.compressor.checkpoint()
-        let temporaries = (done.map(\.0) + [part.output]).map { Value.string($0.temporary) }
-        return .object(["temporary": .array(temporaries), "parts": .array(done.map { .integer($0.1) }),
-                        "offset": .integer(offset), "records": .integer(Int64(part.records)), "rows": .integer(Int64(rows))])
+        return try Value(state: State(temporary: (done.map(\.0) + [part.output]).map(\.temporary), parts: done.map(\.1),
+                                      offset: offset, records: part.records, rows: rows))
     }
 
     func restart() throws {

@@ -110,22 +110,30 @@ public struct SQLiteLoad: LoadKind {
     }
 
     /// The highest rowid of the building table and each of its child tables.
-    func watermarks(_ db: SQLiteDatabase) throws -> Record {
-        var marks = Record()
+    func watermarks(_ db: SQLiteDatabase) throws -> [String: Int64] {
+        var marks: [String: Int64] = [:]
         guard try SQLiteTable.exists(building, db: db) else { return marks }
         for name in try [building] + SQLiteTable.tables(prefix: building + "__", db: db) {
             let q = try db.prepare("SELECT coalesce(max(rowid), 0) FROM \(SQLiteDatabase.quote(name))")
-            marks[name] = .integer(Int64(try q.rows().first?[0].flatMap { Int64($0) } ?? 0))
+            marks[name] = try q.rows().first?[0].flatMap { Int64($0) } ?? 0
         }
         return marks
     }
 
+    /// Where a checkpoint left the table: the highest rowid of each table it writes, and, for an
+    /// append table, the watermarks before the run (a state with only `base` is a fresh run's).
+    struct State: Codable {
+        var tables: [String: Int64]?
+        var rows: Int?
+        var base: [String: Int64]?
+    }
+
     /// Removes rows past the watermarks (tables absent from them lose every row, or are dropped
     /// with `dropUnlisted`).
-    func cut(_ db: SQLiteDatabase, to marks: Record, dropUnlisted: Bool = false) throws {
+    func cut(_ db: SQLiteDatabase, to marks: [String: Int64], dropUnlisted: Bool = false) throws {
         guard try SQLiteTable.exists(building, db: db) else { return }
         for name in try [building] + SQLiteTable.tables(prefix: building + "__", db: db) {
-            if let mark = marks[name]?.int {
+            if let mark = marks[name] {
                 try db.execute("DELETE FROM \(SQLiteDatabase.quote(name)) WHERE rowid > \(mark)")
             } else if dropUnlisted {
                 try db.execute("DROP TABLE \(SQLiteDatabase.quote(name))")
@@ -142,7 +150,7 @@ public struct SQLiteLoad: LoadKind {
         guard FileManager.default.fileExists(atPath: final) else { return .object([:]) }
         let db = try SQLiteDatabase(path: final)
         defer { db.close() }
-        return .object(try watermarks(db))
+        return try Value(state: try watermarks(db))
     }
 
     /// Takes back what an abandoned interrupted run committed: a table being rebuilt is dropped,
@@ -157,7 +165,7 @@ public struct SQLiteLoad: LoadKind {
             case .replace:
                 if try SQLiteTable.exists(building, db: db) { try cut(db, to: [:], dropUnlisted: true) }
             case .append:
-                if case .object(let base)? = state["base"] { try cut(db, to: base, dropUnlisted: true) }
+                if let base = try state.state(State.self, of: target).base { try cut(db, to: base, dropUnlisted: true) }
             case .upsert:
                 break
             }

@@ -11,21 +11,19 @@ final class SQLiteWriter: LoadWriter {
     /// Whether tables start empty (a fresh run) or hold an interrupted run's rows.
     private var fresh: Bool
     /// The append-mode tables' watermarks before this run, so an abandoned run can be taken back.
-    private var base = Record()
+    private var base: [String: Int64] = [:]
 
     init(database: SharedDatabase, load: SQLiteLoad, resume: Value? = nil) throws {
         self.database = database
         self.load = load
-        fresh = resume?["tables"] == nil
-        if case .object(let b)? = resume?["base"] { base = b }
+        let state = try resume?.state(SQLiteLoad.State.self, of: load.target)
+        fresh = state?.tables == nil
+        if let b = state?.base { base = b }
         try database.use { db in
-            if let resume, !fresh {
-                guard case .object(let marks)? = resume["tables"], let rows = resume["rows"]?.int else {
-                    throw ETLError("the checkpoint of \(load.target) is not of this tool's shape; discard it with 'commerce-etl state reset'")
-                }
-                self.rows = rows
+            if let marks = state?.tables {
+                self.rows = state?.rows ?? 0
                 try load.cut(db, to: marks)
-            } else if load.mode == .append, resume?["base"] == nil {
+            } else if load.mode == .append, state?.base == nil {
                 base = try load.watermarks(db)
             }
         }
@@ -45,7 +43,7 @@ final class SQLiteWriter: LoadWriter {
             return try load.watermarks(db)
         }
         try database.commitCheckpoint()
-        return .object(["tables": .object(marks), "rows": .integer(Int64(rows)), "base": .object(base)])
+        return try Value(state: SQLiteLoad.State(tables: marks, rows: rows, base: base))
     }
 
     func restart() throws {
