@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every shipped pipeline (against the built-in demo store, or its recorded files) with the
 # given binary in a scratch directory and prints the SHA-256 of every output file, manifests
-# excepted (they hold run ids and times); SQLite files by their `sqlite3 .dump`. Two binaries give the same list when a change keeps
+# excepted (they hold run ids and times); SQLite files by their content: each table's schema and
+# rows in rowid order, tables by name (loads sharing a file create their tables in whatever order
+# their first records arrive, so the file's page layout and `.dump` order vary between runs). Two binaries give the same list when a change keeps
 # every output byte-identical:
 #   scripts/output-digests.sh /tmp/before/commerce-etl > before.txt
 #   scripts/output-digests.sh .build/release/commerce-etl > after.txt && diff before.txt after.txt
@@ -18,7 +20,11 @@ done
 # SQLite files compare by content (their dump): page layout may differ between runs.
 find out -type f ! -name '*manifest*' | sort | while read -r f; do
   case "$f" in
-    *.sqlite) echo "$(sqlite3 "$f" .dump | sha256sum | cut -d' ' -f1)  $f (dump)" ;;
+    *.sqlite)
+      digest=$(for t in $(sqlite3 "$f" "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"); do
+        sqlite3 "$f" ".schema $t" "SELECT * FROM \"$t\" ORDER BY rowid"
+      done | sha256sum | cut -d' ' -f1)
+      echo "$digest  $f (tables)" ;;
     *) sha256sum "$f" ;;
   esac
 done

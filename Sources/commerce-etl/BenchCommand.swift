@@ -34,7 +34,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Loads to measure, comma separated: csv, ndjson_gz, sqlite.")
     var loads = "csv,ndjson_gz,sqlite"
     @Option(help: "Pages between checkpoints in the end-to-end runs (the pipelines' default is 50).")
-    var checkpointEvery = 50
+    var checkpointEvery = Pipeline.defaultCheckpointEvery
 
     func run() async throws {
         guard let latency = parseDuration(latency) else {

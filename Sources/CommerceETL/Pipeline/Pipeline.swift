@@ -10,12 +10,12 @@ public struct Pipeline: Sendable {
     public var manifest: String?
     public var stages: [Stage]
     /// Pages between checkpoints of each extract.
-    public var checkpointEvery: Int = 50
+    public var checkpointEvery: Int = Pipeline.defaultCheckpointEvery
     /// SHA-256 of the pipeline file's text: a run continues an interrupted one only if it is unchanged.
     public var digest: String = ""
 
     public init(file: String, name: String, description: String? = nil, baseDirectory: String? = nil, manifest: String? = nil,
-                stages: [Stage], checkpointEvery: Int = 50) {
+                stages: [Stage], checkpointEvery: Int = Pipeline.defaultCheckpointEvery) {
         self.file = file
         self.name = name
         self.description = description
@@ -24,6 +24,9 @@ public struct Pipeline: Sendable {
         self.stages = stages
         self.checkpointEvery = checkpointEvery
     }
+
+    /// `checkpoint_every`'s default, as its declaration gives it.
+    public static var defaultCheckpointEvery: Int { PipelineKeys.checkpointEvery.value }
 
     public func stage(_ id: String) -> Stage? { stages.first { $0.id == id } }
 

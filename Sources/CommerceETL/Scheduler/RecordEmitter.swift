@@ -32,7 +32,7 @@ public final class RecordEmitter: @unchecked Sendable {
     private var pageLast: Record? = nil
     private var fingerprints: [Int: Int] = [:]
 
-    init(batchSize: Int, extract: String = "", checkpointEvery: Int = 50, resume: SavedCheckpoint.Extract? = nil,
+    init(batchSize: Int, extract: String = "", checkpointEvery: Int = PipelineKeys.checkpointEvery.value, resume: SavedCheckpoint.Extract? = nil,
          maxPages: Int? = nil, send: @escaping @Sendable (Batch) async throws -> Void) {
         self.batchSize = batchSize
         self.maxPages = maxPages
