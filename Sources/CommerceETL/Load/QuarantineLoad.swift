@@ -26,9 +26,9 @@ struct QuarantineLoad: LoadFormat {
     func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
         let writer = Writer(path: path, run: run)
         // A file an interrupted run opened is continued (and published) even if no record follows.
-        if let resume, resume["opened"] != nil {
+        if let resume, resume["opened"] == .bool(true) {
             let state = try resume.state(State.self, of: path)
-            if state.opened { try writer.open(continuingAt: state.offset, records: state.records) }
+            try writer.open(continuingAt: state.offset, records: state.records)
         }
         return writer
     }

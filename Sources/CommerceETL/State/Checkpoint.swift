@@ -37,6 +37,12 @@ public struct SavedCheckpoint: Sendable {
 
     static let fileName = "checkpoint.json"
 
+    /// An output's name as this version gives it: checkpoints of earlier versions named a
+    /// quarantine file `quarantine:PATH`; it is now the load node `quarantine(PATH)`.
+    static func currentName(of output: String) -> String {
+        output.hasPrefix("quarantine:") ? QuarantineLoad(path: String(output.dropFirst("quarantine:".count))).nodeID : output
+    }
+
     public static func path(in directory: String) -> String {
         URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
     }
@@ -60,7 +66,8 @@ public struct SavedCheckpoint: Sendable {
             var final = false
             if case .bool(let f)? = e["final"] { final = f }
             extracts[stage] = Extract(seq: Int(seq), pages: Int(pages), records: Int(records), position: e["position"] ?? .null,
-                                      final: final, outputs: Dictionary(uniqueKeysWithValues: outputs.fields.map { ($0.key, $0.value) }))
+                                      final: final, outputs: Dictionary(outputs.fields.map { (Self.currentName(of: $0.key), $0.value) },
+                                                                        uniquingKeysWith: { a, _ in a }))
         }
         let publishing = top["publishing"].flatMap { $0.isNull ? nil : $0 }
         var bases: [String: Value] = [:]
