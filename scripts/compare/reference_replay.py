@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""What a retailer would script instead of a `files` replay: Python's ElementTree reading each
+recorded Order Get page, a dict per order (child elements by tag, nested lists kept), and a
+one-column CSV of OrderID.
+
+    reference_replay.py OUT.csv PAGE.xml...
+"""
+import csv
+import sys
+import xml.etree.ElementTree as ET
+
+
+def record(element):
+    children = list(element)
+    if not children:
+        return element.text
+    out = {}
+    for child in children:
+        value = record(child)
+        if child.tag in out:
+            if not isinstance(out[child.tag], list):
+                out[child.tag] = [out[child.tag]]
+            out[child.tag].append(value)
+        else:
+            out[child.tag] = value
+    return out
+
+
+with open(sys.argv[1], "w", newline="") as f:
+    writer = csv.writer(f, lineterminator="\n")
+    writer.writerow(["OrderID"])
+    for path in sys.argv[2:]:
+        for _, element in ET.iterparse(path):
+            if element.tag == "Order":
+                writer.writerow([record(element).get("OrderID")])
+                element.clear()
