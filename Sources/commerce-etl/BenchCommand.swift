@@ -33,6 +33,8 @@ struct BenchCommand: AsyncParsableCommand {
     var loadRows = 0
     @Option(help: "Loads to measure, comma separated: csv, ndjson_gz, sqlite.")
     var loads = "csv,ndjson_gz,sqlite"
+    @Option(help: "Keep the CSV the load benchmark wrote here, for scripts/compare-loads.sh to load the same rows with other tools.")
+    var keepCsv: String?
     @Option(help: "Pages between checkpoints in the end-to-end runs (the pipelines' default is 50).")
     var checkpointEvery = Pipeline.defaultCheckpointEvery
 
@@ -164,6 +166,7 @@ struct BenchCommand: AsyncParsableCommand {
             try result.commit?.commit()
             let seconds = (ContinuousClock.now - started).doubleSeconds
             let file = result.staged.first?.temporary ?? result.commit?.target ?? ""
+            if name == "csv", let keepCsv { try? FileManager.default.removeItem(atPath: keepCsv); try FileManager.default.copyItem(atPath: file, toPath: keepCsv) }
             let bytes = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
             print("  \(name): \(String(format: "%.2f", seconds)) s, \(Int(Double(written) / seconds)) rows/s, \(String(format: "%.1f", Double(bytes) / 1e6 / seconds)) MB/s written (\(bytes / 1_000_000) MB)")
             if name.hasPrefix("ndjson") { ndjsonSeconds = seconds }

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""What a retailer would script instead of pipelines/orders-export.yml, with Python's standard
+library only: page through Order Get (urllib, one request at a time), parse each page with
+ElementTree into a dict per order, and write the same three outputs: one CSV row and one SQLite
+row per order line, and the whole orders as gzipped NDJSON.
+
+    reference_export.py URL OUTDIR [--limit 200] [--token T]
+"""
+import argparse
+import csv
+import gzip
+import json
+import os
+import re
+import sqlite3
+import urllib.request
+import xml.etree.ElementTree as ET
+
+parser = argparse.ArgumentParser()
+parser.add_argument("url")
+parser.add_argument("outdir")
+parser.add_argument("--limit", type=int, default=200)
+parser.add_argument("--token", default="t")
+args = parser.parse_args()
+os.makedirs(args.outdir, exist_ok=True)
+
+COLUMNS = ["order_id", "created", "status", "charged_currency", "currency", "exchange_rate", "line", "sku", "ean",
+           "quantity", "price", "discount", "tax", "line_status"]
+
+
+def envelope(page, paging_token):
+    token = f"<Token>{paging_token}</Token>" if paging_token else ""
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f"<AuroraRequestEnvelope><Header><AuthToken>{args.token}</AuthToken></Header><Requests><Request><Order>"
+        '<Get tracking="none"><RequestID>1</RequestID><DetailLevel>Full</DetailLevel>'
+        f"<Paging>{token}<Limit>{args.limit}</Limit><Page>{page}</Page></Paging></Get></Order></Request></Requests></AuroraRequestEnvelope>"
+    ).encode()
+
+
+def record(element):
+    children = list(element)
+    if not children:
+        return element.text
+    out = {}
+    for child in children:
+        value = record(child)
+        if child.tag in out:
+            if not isinstance(out[child.tag], list):
+                out[child.tag] = [out[child.tag]]
+            out[child.tag].append(value)
+        else:
+            out[child.tag] = value
+    return out
+
+
+def items(order):
+    found = order.get("Items") or {}
+    found = found.get("Item", []) if isinstance(found, dict) else []
+    return found if isinstance(found, list) else [found]
+
+
+csv_file = open(os.path.join(args.outdir, "order-lines.csv"), "w", newline="")
+lines_csv = csv.writer(csv_file, lineterminator="\n")
+lines_csv.writerow(COLUMNS)
+db = sqlite3.connect(os.path.join(args.outdir, "orders.sqlite"))
+db.execute("CREATE TABLE order_lines (" + ", ".join(f'"{c}"' for c in COLUMNS) + ")")
+archive = gzip.open(os.path.join(args.outdir, "orders.ndjson.gz"), "wt", compresslevel=6)
+
+paging_token, page = None, 1
+while True:
+    request = urllib.request.Request(args.url, data=envelope(page, paging_token), headers={"Content-Type": "application/xml"})
+    body = urllib.request.urlopen(request, timeout=120).read()
+    if paging_token is None:
+        found = re.search(rb"<Token>([^<]+)</Token>", body)
+        paging_token = found.group(1).decode() if found else None
+    orders = [record(o) for o in ET.fromstring(body).iter("Order")]
+    if not orders:
+        break
+    rows = []
+    for order in orders:
+        archive.write(json.dumps(order, ensure_ascii=False) + "\n")
+        for item in items(order):
+            status = item.get("LineStatus") or {}
+            rows.append([order.get("OrderID"), order.get("DateCreated"), order.get("OrderStatus"), order.get("ChargedCurrency"),
+                         order.get("Currency"), order.get("ExchangeRate"), item.get("LineOrder"), item.get("VariationReference"),
+                         item.get("VariationEAN"), item.get("Quantity"), item.get("Price"), item.get("Discount"), item.get("Tax"),
+                         status.get("StatusCode") if isinstance(status, dict) else None])
+    lines_csv.writerows(rows)
+    db.executemany("INSERT INTO order_lines VALUES (" + ", ".join("?" * len(COLUMNS)) + ")", rows)
+    page += 1
+db.commit()
+db.close()
+archive.close()
+csv_file.close()
