@@ -63,7 +63,13 @@ final class SQLiteStatement {
     func bindNull(_ index: Int32) { sqlite3_bind_null(statement, index) }
     func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(statement, index, value) }
     func bind(_ index: Int32, _ value: Double) { sqlite3_bind_double(statement, index, value) }
-    func bind(_ index: Int32, _ text: String) { sqlite3_bind_text(statement, index, text, -1, transientDestructor) }
+    func bind(_ index: Int32, _ text: String) {
+        // With the byte count, so SQLite need not scan for the end; no C string is made.
+        var text = text
+        text.withUTF8 { bytes in
+            _ = bytes.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(statement, index, $0.baseAddress, Int32(bytes.count), transientDestructor) }
+        }
+    }
 
     /// Every row as text (NULL as nil), then resets the statement.
     func rows() throws -> [[String?]] {

@@ -9,11 +9,18 @@ final class SQLiteTable {
     private var columns: [String] = []
     private var types: [String: String] = [:]
     private var statement: SQLiteStatement? {
-        didSet { positions = [] }
+        didSet {
+            positions = []
+            positionKeys = []
+            positionTypes = []
+        }
     }
     private var created = false
+    /// The last row shape seen: its fields, their parameter positions and column types. Rows
+    /// of one source share a shape, so a row of that shape is bound without a lookup per field.
     private var positions: [Int] = []
     private var positionKeys: [String] = []
+    private var positionTypes: [String?] = []
 
     init(name: String, db: SQLiteDatabase, mode: SQLiteLoad.Mode, key: [String], fresh: Bool) throws {
         self.name = name
@@ -73,8 +80,35 @@ final class SQLiteTable {
         statement = nil
     }
 
-    /// Inserts (or upserts) one row; returns its rowid.
-    func write(_ row: [(String, Value)], db: SQLiteDatabase) throws -> Int64 {
+    /// Inserts (or upserts) one row (a record's fields, or columns built for a child row);
+    /// returns its rowid.
+    func write<Row: RandomAccessCollection>(_ row: Row, db: SQLiteDatabase) throws -> Int64
+    where Row.Element == (key: String, value: Value), Row.Index == Int {
+        if let statement, sameShape(row) {
+            let positions = self.positions, types = self.positionTypes
+            for k in 0..<row.count {
+                let i = positions[k]
+                guard i >= 0 else { continue }
+                let (column, value) = row[row.startIndex + k]
+                try check(value, column, type: types[k])
+                try Self.bind(value, Int32(i + 1), statement, column: column)
+            }
+            try statement.run()
+            return sqlite3_last_insert_rowid(db.handle)
+        }
+        return try writeNewShape(Array(row), db: db)
+    }
+
+    private func sameShape<Row: RandomAccessCollection>(_ row: Row) -> Bool where Row.Element == (key: String, value: Value), Row.Index == Int {
+        let keys = positionKeys
+        guard keys.count == row.count else { return false }
+        for k in 0..<keys.count where row[row.startIndex + k].key != keys[k] { return false }
+        return true
+    }
+
+    /// A row whose fields differ from the last one's: new columns are added, the statement made
+    /// again if need be, and the shape remembered.
+    private func writeNewShape(_ row: [(key: String, value: Value)], db: SQLiteDatabase) throws -> Int64 {
         var added: [(String, String)] = []
         for (column, value) in row where types[column] == nil && !columns.contains(column) {
             // A column first seen as null gets no declared type, so any later value fits.
@@ -107,15 +141,14 @@ final class SQLiteTable {
         guard let statement else { return 0 }
         // Rows of one source have the same fields in the same order: find their parameter
         // positions once and reuse them. Columns the row lacks stay NULL (bindings are cleared).
-        if positions.count != row.count || !zip(row, positionKeys).allSatisfy({ $0.0 == $1 }) {
-            let index = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
-            positions = row.map { index[$0.0] ?? -1 }
-            positionKeys = row.map(\.0)
-        }
+        let index = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
+        positions = row.map { index[$0.0] ?? -1 }
+        positionKeys = row.map(\.key)
+        positionTypes = row.map { types[$0.0] }
         for (k, (column, value)) in row.enumerated() {
             let i = positions[k]
             guard i >= 0 else { continue }
-            try check(value, column)
+            try check(value, column, type: positionTypes[k])
             try Self.bind(value, Int32(i + 1), statement, column: column)
         }
         try statement.run()
@@ -123,8 +156,8 @@ final class SQLiteTable {
     }
 
     /// A value must fit the column it goes into.
-    private func check(_ value: Value, _ column: String) throws {
-        guard let type = types[column], let wanted = Self.declaredType(value), type != wanted else { return }
+    private func check(_ value: Value, _ column: String, type: String?) throws {
+        guard let type, let wanted = Self.declaredType(value), type != wanted else { return }
         if type == "DECIMAL", wanted == "INTEGER", case .integer = value { return }
         if type.isEmpty { return }
         throw ETLError("table '\(name)': column '\(column)' is \(type), but a record holds \(value.kindName) \(value.flatText.map { "'\($0.prefix(40))'" } ?? "")")

@@ -6,6 +6,8 @@ final class SQLiteWriter: LoadWriter {
     private let database: SharedDatabase
     private let load: SQLiteLoad
     private var tables: [String: SQLiteTable] = [:]
+    /// The top-level table, asked for once per record.
+    private var top: SQLiteTable?
     private var rows = 0
     private var closed = false
     /// Whether tables start empty (a fresh run) or hold an interrupted run's rows.
@@ -50,6 +52,7 @@ final class SQLiteWriter: LoadWriter {
         try database.use { db in
             for table in tables.values { table.release() }
             tables = [:]
+            top = nil
             switch load.mode {
             case .replace: try load.cut(db, to: [:], dropUnlisted: true)
             case .append: try load.cut(db, to: base, dropUnlisted: true)
@@ -62,20 +65,30 @@ final class SQLiteWriter: LoadWriter {
 
     /// How a child row points at its parent.
     private struct ParentLink {
-        var columns: [(String, Value)]
+        var columns: [(key: String, value: Value)]
     }
 
     private func table(_ name: String, db: SQLiteDatabase, isTop: Bool) throws -> SQLiteTable {
-        if let t = tables[name] { return t }
+        if isTop, let top, top.name == name { return top }
+        if let t = tables[name] {
+            if isTop { top = t }
+            return t
+        }
         let t = try SQLiteTable(name: name, db: db, mode: load.mode, key: isTop ? load.key : [], fresh: fresh)
         tables[name] = t
+        if isTop { top = t }
         return t
     }
 
     private func insert(_ record: Record, into name: String, parent: ParentLink?, db: SQLiteDatabase) throws {
         let isTop = parent == nil
         let table = try table(name, db: db, isTop: isTop)
-        var columns: [(String, Value)] = parent?.columns ?? []
+        if isTop, !load.childTables, load.mode != .upsert {
+            // The common case: the record's fields are the row, in their order.
+            _ = try table.write(record.fields.elements, db: db)
+            return
+        }
+        var columns: [(key: String, value: Value)] = parent?.columns ?? []
         var children: [(String, [Value])] = []
         for (field, value) in record.fields {
             if load.childTables, case .array(let items) = value {
@@ -92,7 +105,7 @@ final class SQLiteWriter: LoadWriter {
         let rowid = try table.write(columns, db: db)
         guard !children.isEmpty else { return }
         // The link children carry: the parent's key at the top (or its rowid), the rowid below.
-        var link: [(String, Value)]
+        var link: [(key: String, value: Value)]
         if isTop, !load.key.isEmpty {
             link = load.key.map { ("_parent_\($0)", record.fields[$0] ?? .null) }
         } else {
@@ -115,7 +128,7 @@ final class SQLiteWriter: LoadWriter {
     }
 
     /// Deletes a child table's rows for one parent, and their own children.
-    private func tableDelete(_ name: String, where link: [(String, Value)], db: SQLiteDatabase) throws {
+    private func tableDelete(_ name: String, where link: [(key: String, value: Value)], db: SQLiteDatabase) throws {
         guard try SQLiteTable.exists(name, db: db) else { return }
         let condition = link.map { "\(SQLiteDatabase.quote($0.0)) = ?" }.joined(separator: " AND ")
         let grandchildren = try SQLiteTable.tables(prefix: name + "__", db: db).filter { !$0.dropFirst(name.count + 2).contains("__") }
