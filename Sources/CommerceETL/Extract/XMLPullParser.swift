@@ -8,6 +8,8 @@
 // instructions, a DOCTYPE without an internal subset, the five named entities and character
 // references. Tag balance is checked by the caller.
 
+import Foundation
+
 public struct XMLEvent: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case start(name: String, attributes: [(String, String)], selfClosing: Bool)
@@ -111,10 +113,14 @@ public struct XMLPullParser {
             guard let end = findTagEnd(from: position + 1) else { return try needMore("tag") }
             searchedQuote = 0
             if buffer[position + 1] == UInt8(ascii: "/") {
-                let name = String(decoding: buffer[(position + 2)..<end], as: UTF8.self).trimmingXMLSpace()
-                guard isName(name) else {
+                var from = position + 2, to = end
+                while from < to, Self.isSpace(buffer[from]) { from += 1 }
+                while to > from, Self.isSpace(buffer[to - 1]) { to -= 1 }
+                guard isName(from, to) else {
+                    let name = String(decoding: buffer[from..<to], as: UTF8.self)
                     throw XMLSyntaxError(line: line, column: column, message: "malformed end tag '</\(name)>'")
                 }
+                let name = String(decoding: buffer[from..<to], as: UTF8.self)
                 advance(to: end + 1)
                 return XMLEvent(kind: .end(name: name), line: startLine, column: startColumn)
             }
@@ -166,12 +172,11 @@ public struct XMLPullParser {
     }
 
     private func find(_ byte: UInt8, from start: Int) -> Int? {
-        var i = start
-        while i < buffer.count {
-            if buffer[i] == byte { return i }
-            i += 1
+        buffer.withUnsafeBufferPointer { bytes in
+            guard start < bytes.count, let base = bytes.baseAddress,
+                  let found = memchr(base + start, Int32(byte), bytes.count - start) else { return nil }
+            return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
         }
-        return nil
     }
 
     private func find(_ text: StaticString, from start: Int) -> Int? {
@@ -214,17 +219,20 @@ public struct XMLPullParser {
 
     private mutating func advance(to end: Int) {
         searched = 0
-        var i = position
-        while i < end {
-            let b = buffer[i]
-            if b == 10 {
-                line += 1
-                column = 1
-            } else if b & 0xC0 != 0x80 {
-                column += 1
+        var line = self.line, column = self.column
+        buffer.withUnsafeBufferPointer { bytes in
+            for i in position..<max(position, end) {
+                let b = bytes[i]
+                if b == 10 {
+                    line += 1
+                    column = 1
+                } else if b & 0xC0 != 0x80 {
+                    column += 1
+                }
             }
-            i += 1
         }
+        self.line = line
+        self.column = column
         position = end
     }
 
@@ -233,7 +241,7 @@ public struct XMLPullParser {
         func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
         while i < to, !isSpace(buffer[i]) { i += 1 }
         let name = String(decoding: buffer[from..<i], as: UTF8.self)
-        guard isName(name) else { throw XMLSyntaxError(line: line, column: column, message: "malformed start tag '<\(name)'") }
+        guard isName(from, i) else { throw XMLSyntaxError(line: line, column: column, message: "malformed start tag '<\(name)'") }
         var attributes: [(String, String)] = []
         while true {
             while i < to, isSpace(buffer[i]) { i += 1 }
@@ -263,19 +271,22 @@ public struct XMLPullParser {
 
     /// A loose XML name check on bytes: not empty, not starting with a digit, '-' or '.', and no
     /// space or markup character. (Checked per tag, so it must be cheap.)
-    private func isName(_ name: String) -> Bool {
-        var utf8 = name.utf8.makeIterator()
-        guard let first = utf8.next(), !(first >= 48 && first <= 57), first != 45, first != 46 else { return false }
-        var byte: UInt8? = first
-        while let b = byte {
-            switch b {
-            case 32, 9, 10, 13, 60, 62, 47, 61, 34, 39, 38: return false
-            default: break
+    private func isName(_ from: Int, _ to: Int) -> Bool {
+        buffer.withUnsafeBufferPointer { bytes in
+            guard from < to else { return false }
+            let first = bytes[from]
+            guard !(first >= 48 && first <= 57), first != 45, first != 46 else { return false }
+            for i in from..<to {
+                switch bytes[i] {
+                case 32, 9, 10, 13, 60, 62, 47, 61, 34, 39, 38: return false
+                default: break
+                }
             }
-            byte = utf8.next()
+            return true
         }
-        return true
     }
+
+    private static func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
 
     /// Text with entity and character references decoded.
     private mutating func decodeText(_ from: Int, _ to: Int) throws(XMLSyntaxError) -> String {
