@@ -334,13 +334,18 @@ public struct XMLPullParser {
 
 extension String {
     public func trimmingXMLSpace() -> String {
+        // Most values have nothing to trim: a first and last byte that are not XML space mean
+        // the first and last characters are not either, so the value is returned as it is.
+        if let first = utf8.first, let last = utf8.last, !Self.isXMLSpaceByte(first), !Self.isXMLSpaceByte(last) { return self }
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" || f == "\n" || f == "\r" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s.removeLast() }
         return String(s)
     }
 
-    public var isXMLWhitespace: Bool { utf8.allSatisfy { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 } }
+    public var isXMLWhitespace: Bool { utf8.allSatisfy(Self.isXMLSpaceByte) }
+
+    private static func isXMLSpaceByte(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
 }
 
 extension String {
