@@ -10,6 +10,8 @@ import os
 import re
 import urllib.request
 
+from aurora_xml import envelope
+
 parser = argparse.ArgumentParser()
 parser.add_argument("url")
 parser.add_argument("outdir")
@@ -20,19 +22,9 @@ args = parser.parse_args()
 os.makedirs(args.outdir, exist_ok=True)
 
 
-def envelope(page, paging_token):
-    token = f"<Token>{paging_token}</Token>" if paging_token else ""
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        f"<AuroraRequestEnvelope><Header><AuthToken>{args.token}</AuthToken></Header><Requests><Request><Order>"
-        '<Get tracking="none"><RequestID>1</RequestID><DetailLevel>Full</DetailLevel>'
-        f"<Paging>{token}<Limit>{args.limit}</Limit><Page>{page}</Page></Paging></Get></Order></Request></Requests></AuroraRequestEnvelope>"
-    ).encode()
-
-
 paging_token = None
 for page in range(1, args.pages + 1):
-    request = urllib.request.Request(args.url, data=envelope(page, paging_token), headers={"Content-Type": "application/xml"})
+    request = urllib.request.Request(args.url, data=envelope(page, paging_token, args.limit, args.token), headers={"Content-Type": "application/xml"})
     body = urllib.request.urlopen(request, timeout=120).read()
     if paging_token is None:
         found = re.search(rb"<Token>([^<]+)</Token>", body)

@@ -16,6 +16,8 @@ import sqlite3
 import urllib.request
 import xml.etree.ElementTree as ET
 
+from aurora_xml import envelope, record
+
 parser = argparse.ArgumentParser()
 parser.add_argument("url")
 parser.add_argument("outdir")
@@ -26,32 +28,6 @@ os.makedirs(args.outdir, exist_ok=True)
 
 COLUMNS = ["order_id", "created", "status", "charged_currency", "currency", "exchange_rate", "line", "sku", "ean",
            "quantity", "price", "discount", "tax", "line_status"]
-
-
-def envelope(page, paging_token):
-    token = f"<Token>{paging_token}</Token>" if paging_token else ""
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        f"<AuroraRequestEnvelope><Header><AuthToken>{args.token}</AuthToken></Header><Requests><Request><Order>"
-        '<Get tracking="none"><RequestID>1</RequestID><DetailLevel>Full</DetailLevel>'
-        f"<Paging>{token}<Limit>{args.limit}</Limit><Page>{page}</Page></Paging></Get></Order></Request></Requests></AuroraRequestEnvelope>"
-    ).encode()
-
-
-def record(element):
-    children = list(element)
-    if not children:
-        return element.text
-    out = {}
-    for child in children:
-        value = record(child)
-        if child.tag in out:
-            if not isinstance(out[child.tag], list):
-                out[child.tag] = [out[child.tag]]
-            out[child.tag].append(value)
-        else:
-            out[child.tag] = value
-    return out
 
 
 def items(order):
@@ -69,7 +45,7 @@ archive = gzip.open(os.path.join(args.outdir, "orders.ndjson.gz"), "wt", compres
 
 paging_token, page = None, 1
 while True:
-    request = urllib.request.Request(args.url, data=envelope(page, paging_token), headers={"Content-Type": "application/xml"})
+    request = urllib.request.Request(args.url, data=envelope(page, paging_token, args.limit, args.token), headers={"Content-Type": "application/xml"})
     body = urllib.request.urlopen(request, timeout=120).read()
     if paging_token is None:
         found = re.search(rb"<Token>([^<]+)</Token>", body)

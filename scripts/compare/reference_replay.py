@@ -9,22 +9,7 @@ import csv
 import sys
 import xml.etree.ElementTree as ET
 
-
-def record(element):
-    children = list(element)
-    if not children:
-        return element.text
-    out = {}
-    for child in children:
-        value = record(child)
-        if child.tag in out:
-            if not isinstance(out[child.tag], list):
-                out[child.tag] = [out[child.tag]]
-            out[child.tag].append(value)
-        else:
-            out[child.tag] = value
-    return out
-
+from aurora_xml import record
 
 with open(sys.argv[1], "w", newline="") as f:
     writer = csv.writer(f, lineterminator="\n")
