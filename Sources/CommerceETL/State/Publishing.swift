@@ -9,14 +9,6 @@ struct Publishing: Sendable {
     var bookmarks: [String: Timestamp]
     var acknowledgements = false
 
-    init(files: [StagedFile], obsolete: [String], stages: [StageStats], bookmarks: [String: Timestamp], acknowledgements: Bool = false) {
-        self.files = files
-        self.obsolete = obsolete
-        self.stages = stages
-        self.bookmarks = bookmarks
-        self.acknowledgements = acknowledgements
-    }
-
     var value: Value {
         var marks = Record()
         for (stage, t) in bookmarks.sorted(by: { $0.key < $1.key }) { marks[stage] = .string(t.description) }
@@ -24,7 +16,10 @@ struct Publishing: Sendable {
                         "obsolete": .array(obsolete.map { .string($0) }),
                         "stages": .array(stages.map(\.value)), "bookmarks": .object(marks), "acknowledgements": .bool(acknowledgements)])
     }
+}
 
+// In an extension, so the memberwise initializer stays.
+extension Publishing {
     init?(_ value: Value) {
         guard case .array(let files)? = value["files"], case .array(let obsolete)? = value["obsolete"],
               case .array(let stages)? = value["stages"], case .object(let marks)? = value["bookmarks"] else { return nil }

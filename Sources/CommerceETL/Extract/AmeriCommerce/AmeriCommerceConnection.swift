@@ -48,7 +48,7 @@ public struct AmeriCommerceConnection: ConnectionKind {
         let http = HTTPSettings.parse(config)
         guard let url else { return nil }
         let isDemo = EmbeddedStores.isDemo(url)
-        guard isDemo || HTTPConnectionSettings.checkURL(url, config) else { return nil }
+        guard HTTPConnectionSettings.checkURL(url, config.value(Keys.url.spec)) else { return nil }
         if !isDemo, (token ?? "").isEmpty {
             config.context.diagnostics.error("'\(config.path)' needs 'token' (for example token: ${AMERICOMMERCE_TOKEN}) to call \(url)", at: config.location)
             return nil

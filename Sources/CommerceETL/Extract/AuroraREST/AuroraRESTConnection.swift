@@ -50,7 +50,7 @@ public struct AuroraRESTConnection: ConnectionKind {
         let http = HTTPSettings.parse(config)
         guard let url else { return nil }
         let isDemo = EmbeddedStores.isDemo(url)
-        guard isDemo || HTTPConnectionSettings.checkURL(url, config) else { return nil }
+        guard HTTPConnectionSettings.checkURL(url, config.value(Keys.url.spec)) else { return nil }
         if !isDemo, (clientID ?? "").isEmpty || (clientSecret ?? "").isEmpty {
             config.context.diagnostics.error("'\(config.path)' needs client_id and client_secret (for example client_secret: ${AURORA_CLIENT_SECRET})", at: config.location)
             return nil

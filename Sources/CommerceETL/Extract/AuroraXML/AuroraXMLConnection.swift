@@ -45,10 +45,7 @@ public struct AuroraXMLConnection: ConnectionKind {
         let zone = config.read(Keys.timezone)
         guard let url else { return nil }
         let isDemo = EmbeddedStores.isDemo(url)
-        if !isDemo, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-            config.value(Keys.url.spec)?.error("'\(config.path).url' must be an http(s) URL or 'demo', found \(config.shown(Keys.url, url))")
-            return nil
-        }
+        guard HTTPConnectionSettings.checkURL(url, config.value(Keys.url.spec)) else { return nil }
         if !isDemo, (token ?? "").isEmpty {
             config.context.diagnostics.error("'\(config.path)' needs 'token' (for example token: ${AURORA_TOKEN}) to call \(url)", at: config.location)
             return nil

@@ -70,11 +70,10 @@ public struct HTTPSettings: Sendable {
 
 /// Client lifecycle and URL checks shared by the HTTP connections.
 enum HTTPConnectionSettings {
-    static let urlKey = "url"
-
-    static func checkURL(_ url: String, _ config: ConfigMap) -> Bool {
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-            if let v = config.value(urlKey) { v.error("'\(config.path).url' must be an http(s) URL or 'demo', found \(v.shown(url))") }
+    /// A connection's `url`: `demo` (or `demo:?...`), or http(s); anything else is reported on `value`.
+    static func checkURL(_ url: String, _ value: ConfigValue?) -> Bool {
+        guard EmbeddedStores.isDemo(url) || url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            value?.error("'\(value?.path ?? "url")' must be an http(s) URL or 'demo', found \(value?.shown(url) ?? "'\(url)'")")
             return false
         }
         return true
