@@ -23,9 +23,7 @@ extension StoreState {
         parser.feed(Array(open.utf8) + element + Array("</Data></Response></Responses></AuroraResponseEnvelope>".utf8))
         parser.finish()
         do {
-            while let event = try parser.next() {
-                if let record = try reader.consume(event) { return record }
-            }
+            if let record = try reader.read(from: &parser) { return record }
         } catch {
             preconditionFailure("the demo store generated XML its own reader rejects: \(error)")
         }

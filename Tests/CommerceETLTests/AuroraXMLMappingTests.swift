@@ -14,9 +14,7 @@ func parseAurora(_ bytes: [UInt8], resource: AuroraXMLRecordReader.Resource, chu
         parser.feed(bytes[offset..<end])
         offset = end
         if offset == bytes.count { parser.finish() }
-        while let event = try parser.next() {
-            if let record = try reader.consume(event) { records.append(record) }
-        }
+        while let record = try reader.read(from: &parser) { records.append(record) }
     } while offset < bytes.count
     try reader.finish(line: parser.currentLine, column: parser.currentColumn)
     return records
@@ -233,7 +231,7 @@ extension Record {
         var reader = AuroraXMLRecordReader(resource: .orders)
         parser.feed(Array(try Data(contentsOf: Fixtures.sample("order-get-page-2.xml"))))
         parser.finish()
-        while let e = try parser.next() { _ = try reader.consume(e) }
+        while try reader.read(from: &parser) != nil {}
         #expect(reader.pagingToken == "5f2b8c0d9e1a4b7c8d6e3f2a1b0c9d8e7")
         #expect(reader.ack == "OK")
     }

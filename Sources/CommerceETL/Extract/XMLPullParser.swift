@@ -32,6 +32,16 @@ public struct XMLEvent: Sendable, Equatable {
     public var column: Int
 }
 
+/// A token of `XMLPullParser.nextToken()`: ranges of the parser's buffer, valid until its next `feed`.
+public enum XMLToken: Sendable, Equatable {
+    case start(name: Range<Int>, selfClosing: Bool)
+    case end(name: Range<Int>)
+    /// Character data, entity references not yet decoded (`appendText` decodes them).
+    case text(Range<Int>)
+    /// The content of a CDATA section, as it is.
+    case cdata(Range<Int>)
+}
+
 public struct XMLSyntaxError: Error, Sendable, CustomStringConvertible {
     public var line: Int
     public var column: Int
@@ -55,6 +65,12 @@ public struct XMLPullParser {
     /// Where the first such value was.
     public private(set) var firstInvalidUTF8: (line: Int, column: Int)? = nil
 
+    /// Where the last token starts.
+    public private(set) var tokenLine = 1
+    public private(set) var tokenColumn = 1
+    /// The attributes of the last `start` token.
+    public private(set) var attributes: [(String, String)] = []
+
     public init() {}
 
     /// Adds the next chunk of the document.
@@ -76,13 +92,37 @@ public struct XMLPullParser {
             pendingEnd = nil
             return end
         }
+        guard let token = try nextToken() else { return nil }
+        let kind: XMLEvent.Kind
+        switch token {
+        case .start(let name, let selfClosing):
+            let name = string(name)
+            if selfClosing { pendingEnd = XMLEvent(kind: .end(name: name), line: tokenLine, column: tokenColumn) }
+            kind = .start(name: name, attributes: attributes, selfClosing: selfClosing)
+        case .end(let name):
+            kind = .end(name: string(name))
+        case .text(let range):
+            kind = .text(try decodeText(range), cdata: false)
+        case .cdata(let range):
+            kind = .text(decode(range.lowerBound, range.upperBound), cdata: true)
+        }
+        return XMLEvent(kind: kind, line: tokenLine, column: tokenColumn)
+    }
+
+    /// The next token, its names and text left as ranges of the buffer (valid until the next
+    /// `feed`), so a reader that knows what it expects can compare names and decode values
+    /// without making a `String` for each. A self-closing tag is one `start` token. nil when more
+    /// input is needed (or, after `finish`, at the end).
+    public mutating func nextToken() throws(XMLSyntaxError) -> XMLToken? {
         while position < buffer.count {
-            let startLine = line, startColumn = column
+            tokenLine = line
+            tokenColumn = column
             if buffer[position] != UInt8(ascii: "<") {
                 guard let lt = find(UInt8(ascii: "<"), from: max(position, searched)) ?? (atEnd ? buffer.count : nil) else { return waiting() }
-                let text = try decodeText(position, lt)
+                let text = position..<lt
+                if let amp = find(UInt8(ascii: "&"), from: position), amp < lt { try checkEntities(text) }
                 advance(to: lt)
-                return XMLEvent(kind: .text(text, cdata: false), line: startLine, column: startColumn)
+                return .text(text)
             }
             // Markup. Wait for enough bytes to tell "<![CDATA[" from a tag.
             if !atEnd, buffer.count - position < 9 { return nil }
@@ -93,9 +133,9 @@ public struct XMLPullParser {
             }
             if startsWith("<![CDATA[") {
                 guard let end = find("]]>", from: max(position + 9, searched - 2)) else { return try needMore("CDATA section") }
-                let text = decode(position + 9, end)
+                let text = (position + 9)..<end
                 advance(to: end + 3)
-                return XMLEvent(kind: .text(text, cdata: true), line: startLine, column: startColumn)
+                return .cdata(text)
             }
             if startsWith("<?") {
                 guard let end = find("?>", from: max(position + 2, searched - 1)) else { return try needMore("processing instruction") }
@@ -120,31 +160,58 @@ public struct XMLPullParser {
                     let name = String(decoding: buffer[from..<to], as: UTF8.self)
                     throw XMLSyntaxError(line: line, column: column, message: "malformed end tag '</\(name)>'")
                 }
-                let name = String(decoding: buffer[from..<to], as: UTF8.self)
                 advance(to: end + 1)
-                return XMLEvent(kind: .end(name: name), line: startLine, column: startColumn)
+                return .end(name: from..<to)
             }
             let selfClosing = buffer[end - 1] == UInt8(ascii: "/")
-            let (name, attributes) = try parseTag(position + 1, selfClosing ? end - 1 : end)
+            let name = try parseTag(position + 1, selfClosing ? end - 1 : end)
             advance(to: end + 1)
-            if selfClosing { pendingEnd = XMLEvent(kind: .end(name: name), line: startLine, column: startColumn) }
-            return XMLEvent(kind: .start(name: name, attributes: attributes, selfClosing: selfClosing),
-                            line: startLine, column: startColumn)
+            return .start(name: name, selfClosing: selfClosing)
         }
         return nil
+    }
+
+    /// The name or text at `range` of the last token, as it is (invalid UTF-8 replaced, not counted).
+    public func string(_ range: Range<Int>) -> String {
+        buffer.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+    }
+
+    /// Calls `body` with the bytes at `range` of the last token.
+    public func withBytes<R>(_ range: Range<Int>, _ body: (UnsafeBufferPointer<UInt8>) throws(XMLSyntaxError) -> R) throws(XMLSyntaxError) -> R {
+        try buffer.withUnsafeBufferPointer { bytes throws(XMLSyntaxError) in try body(UnsafeBufferPointer(rebasing: bytes[range])) }
+    }
+
+    /// Appends the text at `range` of the last `text` token with its entity and character
+    /// references decoded (for a `cdata` token, append `withBytes` as they are).
+    public func appendText(_ range: Range<Int>, to out: inout [UInt8]) {
+        buffer.withUnsafeBufferPointer { bytes in
+            guard let base = bytes.baseAddress, memchr(base + range.lowerBound, Int32(UInt8(ascii: "&")), range.count) != nil else {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
+                return
+            }
+            // `nextToken` checked the references, so this cannot fail.
+            _ = try? Self.decodeReferences(UnsafeBufferPointer(rebasing: bytes[range]), into: &out, line: 0, column: 0)
+        }
+    }
+
+    /// Counts a value that held invalid UTF-8 (kept with U+FFFD), found by a reader decoding
+    /// token bytes itself; `invalidUTF8` and `firstInvalidUTF8` then cover both.
+    public mutating func noteInvalidUTF8(line: Int, column: Int) {
+        invalidUTF8 += 1
+        if firstInvalidUTF8 == nil { firstInvalidUTF8 = (line, column) }
     }
 
     /// The position of the next event, for messages about the end of the input.
     public var currentLine: Int { line }
     public var currentColumn: Int { column }
 
-    private mutating func needMore(_ what: String) throws(XMLSyntaxError) -> XMLEvent? {
+    private mutating func needMore(_ what: String) throws(XMLSyntaxError) -> XMLToken? {
         if atEnd { throw XMLSyntaxError(line: line, column: column, message: "the document ends inside a \(what)") }
         return waiting()
     }
 
     /// Everything buffered has been searched; the next search starts where this one stopped.
-    private mutating func waiting() -> XMLEvent? {
+    private mutating func waiting() -> XMLToken? {
         searched = buffer.count
         return nil
     }
@@ -153,13 +220,8 @@ public struct XMLPullParser {
     private mutating func decode(_ from: Int, _ to: Int) -> String {
         let text = buffer.withUnsafeBufferPointer { String(validatingUTF8Bytes: UnsafeBufferPointer(rebasing: $0[from..<to])) }
         if let text { return text }
-        noteInvalidUTF8()
+        noteInvalidUTF8(line: tokenLine, column: tokenColumn)
         return String(decoding: buffer[from..<to], as: UTF8.self)
-    }
-
-    private mutating func noteInvalidUTF8() {
-        invalidUTF8 += 1
-        if firstInvalidUTF8 == nil { firstInvalidUTF8 = (line, column) }
     }
 
     private func startsWith(_ text: StaticString) -> Bool {
@@ -236,16 +298,20 @@ public struct XMLPullParser {
         position = end
     }
 
-    private mutating func parseTag(_ from: Int, _ to: Int) throws(XMLSyntaxError) -> (String, [(String, String)]) {
+    /// The name of the start tag between `from` and `to`; its attributes go to `attributes`.
+    private mutating func parseTag(_ from: Int, _ to: Int) throws(XMLSyntaxError) -> Range<Int> {
         var i = from
         func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
         while i < to, !isSpace(buffer[i]) { i += 1 }
-        let name = String(decoding: buffer[from..<i], as: UTF8.self)
-        guard isName(from, i) else { throw XMLSyntaxError(line: line, column: column, message: "malformed start tag '<\(name)'") }
-        var attributes: [(String, String)] = []
+        guard isName(from, i) else {
+            throw XMLSyntaxError(line: line, column: column, message: "malformed start tag '<\(string(from..<i))'")
+        }
+        let nameRange = from..<i
+        if !attributes.isEmpty { attributes = [] }
         while true {
             while i < to, isSpace(buffer[i]) { i += 1 }
             if i >= to { break }
+            let name = string(nameRange)
             let nameStart = i
             while i < to, buffer[i] != UInt8(ascii: "="), !isSpace(buffer[i]) { i += 1 }
             let attrName = String(decoding: buffer[nameStart..<i], as: UTF8.self)
@@ -263,10 +329,12 @@ public struct XMLPullParser {
             let valueStart = i
             while i < to, buffer[i] != quote { i += 1 }
             guard i < to else { throw XMLSyntaxError(line: line, column: column, message: "unterminated attribute value in <\(name)>") }
-            attributes.append((attrName, try decodeText(valueStart, i)))
+            let value = valueStart..<i
+            if let amp = find(UInt8(ascii: "&"), from: valueStart), amp < i { try checkEntities(value) }
+            attributes.append((attrName, try decodeText(value)))
             i += 1
         }
-        return (name, attributes)
+        return nameRange
     }
 
     /// A loose XML name check on bytes: not empty, not starting with a digit, '-' or '.', and no
@@ -289,23 +357,39 @@ public struct XMLPullParser {
     private static func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
 
     /// Text with entity and character references decoded.
-    private mutating func decodeText(_ from: Int, _ to: Int) throws(XMLSyntaxError) -> String {
-        guard let amp = buffer[from..<to].firstIndex(of: UInt8(ascii: "&")) else {
-            return decode(from, to)
+    private mutating func decodeText(_ range: Range<Int>) throws(XMLSyntaxError) -> String {
+        guard let amp = find(UInt8(ascii: "&"), from: range.lowerBound), amp < range.upperBound else {
+            return decode(range.lowerBound, range.upperBound)
         }
-        var out = Array(buffer[from..<amp])
-        var i = amp
+        var out: [UInt8] = []
+        appendText(range, to: &out)
+        if let text = out.withUnsafeBufferPointer({ String(validatingUTF8Bytes: $0) }) { return text }
+        noteInvalidUTF8(line: tokenLine, column: tokenColumn)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private func checkEntities(_ range: Range<Int>) throws(XMLSyntaxError) {
+        var scratch: [UInt8] = []
+        try withBytes(range) { bytes throws(XMLSyntaxError) in
+            try Self.decodeReferences(bytes, into: &scratch, line: tokenLine, column: tokenColumn)
+        }
+    }
+
+    /// Appends `bytes` with the five named entities and character references decoded.
+    private static func decodeReferences(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8], line: Int, column: Int) throws(XMLSyntaxError) {
+        var i = 0
+        let to = bytes.count
         while i < to {
-            let b = buffer[i]
+            let b = bytes[i]
             guard b == UInt8(ascii: "&") else {
                 out.append(b)
                 i += 1
                 continue
             }
-            guard let semi = buffer[i..<to].firstIndex(of: UInt8(ascii: ";")), semi - i <= 12 else {
+            guard let semi = bytes[i..<to].firstIndex(of: UInt8(ascii: ";")), semi - i <= 12 else {
                 throw XMLSyntaxError(line: line, column: column, message: "'&' must start an entity such as &amp;")
             }
-            let entity = String(decoding: buffer[(i + 1)..<semi], as: UTF8.self)
+            let entity = String(decoding: UnsafeBufferPointer(rebasing: bytes[(i + 1)..<semi]), as: UTF8.self)
             switch entity {
             case "amp": out.append(UInt8(ascii: "&"))
             case "lt": out.append(UInt8(ascii: "<"))
@@ -326,9 +410,6 @@ public struct XMLPullParser {
             }
             i = semi + 1
         }
-        if let text = out.withUnsafeBufferPointer({ String(validatingUTF8Bytes: $0) }) { return text }
-        noteInvalidUTF8()
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -67,6 +67,12 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     /// Parses a plain decimal literal: optional sign, digits, optional fraction. No exponent
     /// unless `allowExponent` (JSON numbers may carry one), no spaces, no thousands separators.
     public init?(parsing text: some StringProtocol, allowExponent: Bool = false) {
+        guard let parsed = Array(text.utf8).withUnsafeBufferPointer({ ExactDecimal(utf8: $0, allowExponent: allowExponent) }) else { return nil }
+        self = parsed
+    }
+
+    /// `init(parsing:)` on the UTF-8 bytes of the literal (a reader's buffer, no `String` made).
+    public init?(utf8: UnsafeBufferPointer<UInt8>, allowExponent: Bool = false) {
         var units: Int64 = 0
         var overflow = false
         var negative = false
@@ -74,7 +80,6 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         var sawPoint = false
         var fractionDigits = 0
         var exponent = 0
-        let utf8 = Array(text.utf8)
         var i = 0
         if i < utf8.count, utf8[i] == UInt8(ascii: "-") || utf8[i] == UInt8(ascii: "+") {
             negative = utf8[i] == UInt8(ascii: "-")

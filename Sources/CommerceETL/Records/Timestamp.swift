@@ -113,7 +113,11 @@ public enum DateParser {
     /// fraction (dropped) and an optional `Z` or `±HH:MM`/`±HHMM` offset. All-zero dates are `.none`.
     /// Returns nil for anything else.
     public static func parse(_ text: some StringProtocol, zone: NaiveTimeZone = .utc) -> ParsedDate? {
-        let b = Array(text.utf8)
+        Array(text.utf8).withUnsafeBufferPointer { parse(utf8: $0, zone: zone) }
+    }
+
+    /// `parse` on the UTF-8 bytes of the text (a reader's buffer, no `String` made).
+    public static func parse(utf8 b: UnsafeBufferPointer<UInt8>, zone: NaiveTimeZone = .utc) -> ParsedDate? {
         func num(_ from: Int, _ count: Int) -> Int? {
             guard from + count <= b.count else { return nil }
             var n = 0

@@ -143,14 +143,10 @@ private struct PageFetcher: Sendable {
                     throw FetchError.permanent("the answer to page \(page) from \(endpoint) is larger than \(connection.http.responseLimitText)")
                 }
                 parser.feed(buffer.readableBytesView)
-                while let event = try parser.next() {
-                    if let record = try reader.consume(event) { records.append(record) }
-                }
+                while let record = try reader.read(from: &parser) { records.append(record) }
             }
             parser.finish()
-            while let event = try parser.next() {
-                if let record = try reader.consume(event) { records.append(record) }
-            }
+            while let record = try reader.read(from: &parser) { records.append(record) }
         } catch is CancellationError {
             throw CancellationError()
         } catch let e as FetchError {

@@ -1,6 +1,11 @@
-// Turns the event stream of an Aurora XML API response (`AuroraResponseEnvelope`) into
-// records, one `Order` or `Product` at a time, typed by `AuroraXMLSchema`. Also reads the
-// envelope: `Response/Ack`, the paging token and the error details.
+// Turns the tokens of an Aurora XML API response (`AuroraResponseEnvelope`) into records, one
+// `Order` or `Product` at a time, typed by `AuroraXMLSchema`. Also reads the envelope:
+// `Response/Ack`, the paging token and the error details.
+//
+// This runs for every element of every page, so inside a record it works on the parser's bytes:
+// names are found in the schema by their bytes (the `String` keys are the schema's own), text
+// collects in one buffer shared by the open elements, and typed values are parsed from those
+// bytes; only string values become new `String`s.
 //
 // Mapping rules (also in the README):
 // - a leaf element becomes a value of its documented type; an empty one becomes null;
@@ -33,8 +38,9 @@ public struct AuroraXMLRecordReader {
         var line: Int
         var column: Int
         var language: String?
-        var text = ""
-        var children: [Child] = []
+        /// Where this element's text starts in `text` and its finished children in `children`.
+        var textStart: Int
+        var childStart: Int
         var hasChildElements = false
     }
 
@@ -47,6 +53,9 @@ public struct AuroraXMLRecordReader {
     private var outerText = ""
     /// Open elements inside the current record (the record element first).
     private var frames: [Frame] = []
+    /// The text of the open elements, innermost last, and their finished children, innermost last.
+    private var text: [UInt8] = []
+    private var children: [Child] = []
     private var sawRoot = false
 
     public private(set) var ack: String?
@@ -72,68 +81,125 @@ public struct AuroraXMLRecordReader {
     /// recursive reader of the records it would become.
     public static let maxDepth = 100
 
-    /// Feeds one event; returns a record when one is complete.
-    public mutating func consume(_ event: XMLEvent) throws(Failure) -> Record? {
-        switch event.kind {
-        case .start(let name, let attributes, _):
-            if frames.count + outer.count >= Self.maxDepth {
-                throw Failure(line: event.line, column: event.column, message: "elements nested more than \(Self.maxDepth) levels deep (at <\(name)>)")
-            }
-            if !frames.isEmpty {
-                frames[frames.count - 1].hasChildElements = true
-                let node = frames[frames.count - 1].node?.children[name]
-                frames.append(Frame(name: name, node: node, line: event.line, column: event.column,
-                                    language: attributes.first { $0.0 == "language" }?.1))
-                return nil
-            }
-            if outer.isEmpty {
-                guard !sawRoot else { throw Failure(line: event.line, column: event.column, message: "a second root element <\(name)>") }
-                guard name == "AuroraResponseEnvelope" else {
-                    throw Failure(line: event.line, column: event.column,
-                                  message: "not an Aurora XML API response: the root element is <\(name)>, expected <AuroraResponseEnvelope>")
-                }
-                sawRoot = true
-            }
-            outer.append(name)
-            outerText = ""
-            if outer.count == 5, outer[1] == "Responses", outer[2] == "Response", outer[3] == "Data", name == resource.element {
-                outer.removeLast()
-                frames.append(Frame(name: name, node: schema, line: event.line, column: event.column))
-            }
-            if outer.count == 5, outer[3] == "Errors", name == "Error" { currentError = (nil, nil, nil) }
-            return nil
-
-        case .text(let text, _):
-            if frames.isEmpty {
-                outerText += text
-            } else if !(frames[frames.count - 1].hasChildElements && text.isXMLWhitespace) {
-                // Indentation between child elements is not content.
-                frames[frames.count - 1].text += text
-            }
-            return nil
-
-        case .end(let name):
-            if let frame = frames.last {
-                guard frame.name == name else {
-                    throw Failure(line: event.line, column: event.column, message: "expected </\(frame.name)> (opened at \(frame.line):\(frame.column)), found </\(name)>")
-                }
-                frames.removeLast()
+    /// Reads tokens from `parser` until a record is complete (returned) or the parser needs more
+    /// input (nil). Throws `XMLSyntaxError` for malformed XML and `Failure` for a response that
+    /// is not what the documents describe.
+    public mutating func read(from parser: inout XMLPullParser) throws -> Record? {
+        while let token = try parser.nextToken() {
+            switch token {
+            case .start(let nameRange, let selfClosing):
                 if frames.isEmpty {
-                    return Record(try object(from: frame.children, hasText: frame.text))
+                    try startOuter(parser.string(nameRange), parser)
+                    if selfClosing {
+                        if frames.isEmpty {
+                            try endOuter(parser.string(nameRange), parser)
+                        } else if let record = try endElement(&parser) {
+                            return record
+                        }
+                    }
+                    continue
                 }
-                let value = try self.value(of: frame)
-                frames[frames.count - 1].children.append(Child(name: name, value: value, language: frame.language))
-                return nil
+                try startElement(nameRange, parser)
+                if selfClosing, let record = try endElement(&parser) { return record }
+            case .text(let range):
+                if frames.isEmpty {
+                    outerText += parser.string(range)
+                    continue
+                }
+                let start = text.count
+                parser.appendText(range, to: &text)
+                dropIndentation(from: start)
+            case .cdata(let range):
+                if frames.isEmpty {
+                    outerText += parser.string(range)
+                    continue
+                }
+                let start = text.count
+                try parser.withBytes(range) { text.append(contentsOf: $0) }
+                dropIndentation(from: start)
+            case .end(let nameRange):
+                guard let frame = frames.last else {
+                    try endOuter(parser.string(nameRange), parser)
+                    continue
+                }
+                let matches = try parser.withBytes(nameRange) { $0.elementsEqual(frame.name.utf8) }
+                guard matches else {
+                    throw Failure(line: parser.tokenLine, column: parser.tokenColumn,
+                                  message: "expected </\(frame.name)> (opened at \(frame.line):\(frame.column)), found </\(parser.string(nameRange))>")
+                }
+                if let record = try endElement(&parser) { return record }
             }
-            guard let open = outer.last, open == name else {
-                throw Failure(line: event.line, column: event.column,
-                              message: outer.last.map { "expected </\($0)>, found </\(name)>" } ?? "unexpected </\(name)>")
-            }
-            recordEnvelope(name)
-            outer.removeLast()
-            outerText = ""
-            return nil
         }
+        return nil
+    }
+
+    /// Indentation between child elements is not content.
+    private mutating func dropIndentation(from start: Int) {
+        if frames[frames.count - 1].hasChildElements, Self.isSpace(text[start...]) {
+            text.removeSubrange(start...)
+        }
+    }
+
+    private mutating func startElement(_ nameRange: Range<Int>, _ parser: XMLPullParser) throws(Failure) {
+        if frames.count + outer.count >= Self.maxDepth {
+            throw Failure(line: parser.tokenLine, column: parser.tokenColumn,
+                          message: "elements nested more than \(Self.maxDepth) levels deep (at <\(parser.string(nameRange))>)")
+        }
+        let parent = frames.count - 1
+        frames[parent].hasChildElements = true
+        let known = try? parser.withBytes(nameRange) { frames[parent].node?.child(named: $0) }
+        let language = parser.attributes.isEmpty ? nil : parser.attributes.first { $0.0 == "language" }?.1
+        frames.append(Frame(name: known?.name ?? parser.string(nameRange), node: known?.node,
+                            line: parser.tokenLine, column: parser.tokenColumn, language: language,
+                            textStart: text.count, childStart: children.count))
+    }
+
+    /// Closes the innermost open element: returns the record when it was the record element.
+    private mutating func endElement(_ parser: inout XMLPullParser) throws(Failure) -> Record? {
+        let frame = frames.removeLast()
+        if frames.isEmpty {
+            let record = Record(try object(childStart: frame.childStart, textStart: frame.textStart, parser: &parser, frame: frame))
+            text.removeAll(keepingCapacity: true)
+            children.removeAll(keepingCapacity: true)
+            return record
+        }
+        let value = try self.value(of: frame, parser: &parser)
+        text.removeSubrange(frame.textStart...)
+        children.removeSubrange(frame.childStart...)
+        children.append(Child(name: frame.name, value: value, language: frame.language))
+        return nil
+    }
+
+    private mutating func startOuter(_ name: String, _ parser: XMLPullParser) throws(Failure) {
+        if frames.count + outer.count >= Self.maxDepth {
+            throw Failure(line: parser.tokenLine, column: parser.tokenColumn, message: "elements nested more than \(Self.maxDepth) levels deep (at <\(name)>)")
+        }
+        if outer.isEmpty {
+            guard !sawRoot else { throw Failure(line: parser.tokenLine, column: parser.tokenColumn, message: "a second root element <\(name)>") }
+            guard name == "AuroraResponseEnvelope" else {
+                throw Failure(line: parser.tokenLine, column: parser.tokenColumn,
+                              message: "not an Aurora XML API response: the root element is <\(name)>, expected <AuroraResponseEnvelope>")
+            }
+            sawRoot = true
+        }
+        outer.append(name)
+        outerText = ""
+        if outer.count == 5, outer[1] == "Responses", outer[2] == "Response", outer[3] == "Data", name == resource.element {
+            outer.removeLast()
+            frames.append(Frame(name: name, node: schema, line: parser.tokenLine, column: parser.tokenColumn,
+                                textStart: 0, childStart: 0))
+        }
+        if outer.count == 5, outer[3] == "Errors", name == "Error" { currentError = (nil, nil, nil) }
+    }
+
+    private mutating func endOuter(_ name: String, _ parser: XMLPullParser) throws(Failure) {
+        guard let open = outer.last, open == name else {
+            throw Failure(line: parser.tokenLine, column: parser.tokenColumn,
+                          message: outer.last.map { "expected </\($0)>, found </\(name)>" } ?? "unexpected </\(name)>")
+        }
+        recordEnvelope(name)
+        outer.removeLast()
+        outerText = ""
     }
 
     /// Call at the end of the document: checks it was complete and not an error response.
@@ -173,51 +239,64 @@ public struct AuroraXMLRecordReader {
         (frames.dropFirst().map(\.name) + [frame.name]).joined(separator: ".")
     }
 
-    private func value(of frame: Frame) throws(Failure) -> Value {
+    private func value(of frame: Frame, parser: inout XMLPullParser) throws(Failure) -> Value {
         let type = frame.node?.type
         if frame.hasChildElements {
-            if type == .list { return .array(frame.children.map(\.value)) }
-            return .object(Record(try object(from: frame.children, hasText: frame.text)))
+            if type == .list { return .array(children[frame.childStart...].map(\.value)) }
+            return .object(Record(try object(childStart: frame.childStart, textStart: frame.textStart, parser: &parser, frame: frame)))
         }
+        let raw = frame.textStart..<text.count
         if type == .list {
-            guard frame.text.isXMLWhitespace else {
-                throw Failure(line: frame.line, column: frame.column, message: "\(path(of: frame)) is a list but holds text \"\(frame.text)\"")
+            guard Self.isSpace(text[raw]) else {
+                throw Failure(line: frame.line, column: frame.column,
+                              message: "\(path(of: frame)) is a list but holds text \"\(string(raw, parser: &parser, frame: frame))\"")
             }
             return .array([])
         }
-        if frame.text.isEmpty { return .null }
-        guard let type, type != .string else { return .string(frame.text) }
-        let text = frame.text.trimmingXMLSpace()
-        if text.isEmpty { return .null }
+        if raw.isEmpty { return .null }
+        guard let type, type != .string else { return .string(string(raw, parser: &parser, frame: frame)) }
+        let trimmed = Self.trimmed(raw, in: text)
+        if trimmed.isEmpty { return .null }
         func fail(_ expected: String) -> Failure {
-            Failure(line: frame.line, column: frame.column, message: "\(path(of: frame)) must be \(expected) (its type in the API document), found \"\(text)\"")
+            Failure(line: frame.line, column: frame.column,
+                    message: "\(path(of: frame)) must be \(expected) (its type in the API document), found \"\(String(decoding: text[trimmed], as: UTF8.self))\"")
         }
+        let parsed: Value? = text.withUnsafeBufferPointer { all in
+            let bytes = UnsafeBufferPointer(rebasing: all[trimmed])
+            switch type {
+            case .integer:
+                return Self.integer(bytes).map(Value.integer)
+            case .decimal:
+                return ExactDecimal(utf8: bytes).map(Value.decimal)
+            case .bool:
+                if bytes.count == 1, bytes[0] == UInt8(ascii: "1") { return .bool(true) }
+                if bytes.count == 1, bytes[0] == UInt8(ascii: "0") { return .bool(false) }
+                return nil
+            case .date, .dateTime:
+                switch DateParser.parse(utf8: bytes, zone: zone) {
+                case .none?: return .null
+                case .date(let d)?: return .date(d)
+                case .dateTime(let t)?: return .dateTime(t)
+                case nil: return nil
+                }
+            case .string, .list:
+                return nil
+            }
+        }
+        if let parsed { return parsed }
         switch type {
-        case .integer:
-            guard let n = Int64(text) else { throw fail("an Integer") }
-            return .integer(n)
-        case .decimal:
-            guard let d = ExactDecimal(parsing: text) else { throw fail("a Float (a decimal number)") }
-            return .decimal(d)
-        case .bool:
-            switch text {
-            case "1": return .bool(true)
-            case "0": return .bool(false)
-            default: throw fail("1 or 0")
-            }
-        case .date, .dateTime:
-            switch DateParser.parse(text, zone: zone) {
-            case .none?: return .null
-            case .date(let d)?: return .date(d)
-            case .dateTime(let t)?: return .dateTime(t)
-            case nil: throw fail("a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or ISO 8601)")
-            }
-        case .string, .list:
-            return .string(frame.text)
+        case .integer: throw fail("an Integer")
+        case .decimal: throw fail("a Float (a decimal number)")
+        case .bool: throw fail("1 or 0")
+        case .date, .dateTime: throw fail("a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or ISO 8601)")
+        case .string, .list: return .string(string(raw, parser: &parser, frame: frame))
         }
     }
 
-    private func object(from children: [Child], hasText text: String) throws(Failure) -> OrderedDictionary<String, Value> {
+    /// The fields of an element with child elements: its children (`children[childStart...]`)
+    /// and, when it also holds text that is not space, that text as `_text`.
+    private func object(childStart: Int, textStart: Int, parser: inout XMLPullParser, frame: Frame) throws(Failure) -> OrderedDictionary<String, Value> {
+        let children = self.children[childStart...]
         // Most objects have no repeated child: build them directly.
         var fields = OrderedDictionary<String, Value>(minimumCapacity: children.count + 1)
         var repeated = false
@@ -227,14 +306,15 @@ public struct AuroraXMLRecordReader {
                 break
             }
         }
-        if !repeated {
-            if !text.isXMLWhitespace { fields["_text"] = .string(text.trimmingXMLSpace()) }
-            return fields
+        if repeated { fields = groupedObject(from: children) }
+        let raw = textStart..<text.count
+        if !Self.isSpace(text[raw]) {
+            fields["_text"] = .string(string(Self.trimmed(raw, in: text), parser: &parser, frame: frame))
         }
-        return groupedObject(from: children, hasText: text)
+        return fields
     }
 
-    private func groupedObject(from children: [Child], hasText text: String) -> OrderedDictionary<String, Value> {
+    private func groupedObject(from children: ArraySlice<Child>) -> OrderedDictionary<String, Value> {
         var groups = OrderedDictionary<String, [Child]>()
         for child in children { groups[child.name, default: []].append(child) }
         var fields = OrderedDictionary<String, Value>()
@@ -252,7 +332,50 @@ public struct AuroraXMLRecordReader {
                 fields[name] = .array(group.map(\.value))
             }
         }
-        if !text.isXMLWhitespace { fields["_text"] = .string(text.trimmingXMLSpace()) }
         return fields
+    }
+
+    /// Text bytes as a string; invalid UTF-8 is replaced and counted on the parser.
+    private func string(_ range: Range<Int>, parser: inout XMLPullParser, frame: Frame) -> String {
+        if let valid = text.withUnsafeBufferPointer({ String(validatingUTF8Bytes: UnsafeBufferPointer(rebasing: $0[range])) }) {
+            return valid
+        }
+        parser.noteInvalidUTF8(line: frame.line, column: frame.column)
+        return String(decoding: text[range], as: UTF8.self)
+    }
+
+    /// A decimal integer as `Int64(_:)` reads it (optional sign, digits), without making a string.
+    private static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var i = 0
+        var negative = false
+        if bytes.count > 1, bytes[0] == UInt8(ascii: "-") || bytes[0] == UInt8(ascii: "+") {
+            negative = bytes[0] == UInt8(ascii: "-")
+            i = 1
+        }
+        guard i < bytes.count else { return nil }
+        var n: Int64 = 0
+        while i < bytes.count {
+            let digit = bytes[i] &- 48
+            guard digit < 10 else { return nil }
+            let (m, o1) = n.multipliedReportingOverflow(by: 10)
+            let (a, o2) = negative ? m.subtractingReportingOverflow(Int64(digit)) : m.addingReportingOverflow(Int64(digit))
+            if o1 || o2 { return nil }
+            n = a
+            i += 1
+        }
+        return n
+    }
+
+    private static func isSpace(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.allSatisfy { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }
+    }
+
+    /// `range` without XML space at either end.
+    private static func trimmed(_ range: Range<Int>, in text: [UInt8]) -> Range<Int> {
+        var from = range.lowerBound, to = range.upperBound
+        func space(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
+        while from < to, space(text[from]) { from += 1 }
+        while to > from, space(text[to - 1]) { to -= 1 }
+        return from..<to
     }
 }

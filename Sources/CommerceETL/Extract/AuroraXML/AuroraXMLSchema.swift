@@ -5,6 +5,8 @@
 // Fields the tables leave untyped but the example responses show are typed by analogy and
 // listed in the README. Anything not here is kept as a string (or an object, if it has children).
 
+import Foundation
+
 public enum AuroraFieldType: Sendable {
     case integer, decimal, string, bool, dateTime, date, list
 }
@@ -14,10 +16,47 @@ public enum AuroraFieldType: Sendable {
 final class SchemaNode: Sendable {
     let type: AuroraFieldType?
     let children: [String: SchemaNode]
+    /// The children again, found by the bytes of their element name (`child(named:)`), so the
+    /// reader neither makes a `String` of each tag name nor hashes one: an open-addressing table
+    /// of FNV-1a hashes over `entries`.
+    private let entries: [(bytes: [UInt8], name: String, node: SchemaNode)]
+    private let slots: [Int32]
 
     init(type: AuroraFieldType?, children: [String: SchemaNode]) {
         self.type = type
         self.children = children
+        entries = children.sorted { $0.key < $1.key }.map { (Array($0.key.utf8), $0.key, $0.value) }
+        var size = 4
+        while size < entries.count * 2 { size *= 2 }
+        var slots = [Int32](repeating: 0, count: size)
+        for (index, entry) in entries.enumerated() {
+            var slot = entry.bytes.withUnsafeBufferPointer { Self.hash($0) } & (size - 1)
+            while slots[slot] != 0 { slot = (slot + 1) & (size - 1) }
+            slots[slot] = Int32(index + 1)
+        }
+        self.slots = slots
+    }
+
+    /// The child element with this name: its name as a `String` (shared, not made again) and node.
+    func child(named bytes: UnsafeBufferPointer<UInt8>) -> (name: String, node: SchemaNode)? {
+        guard !entries.isEmpty else { return nil }
+        let mask = slots.count - 1
+        var slot = Self.hash(bytes) & mask
+        while true {
+            let index = Int(slots[slot])
+            if index == 0 { return nil }
+            let entry = entries[index - 1]
+            if entry.bytes.count == bytes.count, entry.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) {
+                return (entry.name, entry.node)
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var h: UInt32 = 2_166_136_261
+        for b in bytes { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return Int(h)
     }
 
     static func tree(_ flat: [String: AuroraFieldType]) -> SchemaNode {

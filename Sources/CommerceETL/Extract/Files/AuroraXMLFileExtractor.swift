@@ -25,9 +25,7 @@ struct AuroraXMLFileExtractor: Extractor {
             }
             func drain() async throws {
                 do {
-                    while let event = try parser.next() {
-                        if let record = try records.consume(event) { try await output.emit(record) }
-                    }
+                    while let record = try records.read(from: &parser) { try await output.emit(record) }
                 } catch let e as XMLSyntaxError {
                     throw located(e.line, e.column, e.message)
                 } catch let e as AuroraXMLRecordReader.Failure {
