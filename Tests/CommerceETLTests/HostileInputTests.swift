@@ -257,6 +257,37 @@ struct HostileLocalFileTests {
         for chunk in 1...12 { #expect(try events(document, chunk: chunk) == whole, "chunk \(chunk)") }
     }
 
+    /// Line and column (counted in Unicode scalars, from 1) of every start tag, checked against
+    /// the document's own text: lines of every length around the eight-byte steps the parser
+    /// counts in, with multi-byte characters before and between tags.
+    @Test func positionsCountLinesAndCharacters() throws {
+        var document = "<R>"
+        let fillers = ["", "é", "٣٤ شارع", "😀x", "abcdefgh", "\t\t\t", "0123456789abcdefé"]
+        for n in 0..<60 {
+            let filler = fillers[n % fillers.count]
+            document += String(repeating: filler, count: n % 5) + (n % 3 == 0 ? "\n" : "") + "<E\(n)>\(filler)</E\(n)>"
+        }
+        document += "</R>"
+        for chunk in [1, 7, 64, 1 << 16] {
+            var parser = XMLPullParser()
+            var seen = 0
+            let bytes = Array(document.utf8)
+            for start in stride(from: 0, through: bytes.count, by: chunk) {
+                if start < bytes.count { parser.feed(bytes[start..<min(bytes.count, start + chunk)]) }
+                if start + chunk >= bytes.count { parser.finish() }
+                while let event = try parser.next() {
+                    guard case .start(let name, _, _) = event.kind, name != "R" else { continue }
+                    let prefix = document[..<document.range(of: "<\(name)>")!.lowerBound]
+                    let lines = prefix.split(separator: "\n", omittingEmptySubsequences: false)
+                    #expect(event.line == lines.count, "\(name), chunk \(chunk)")
+                    #expect(event.column == lines.last!.unicodeScalars.count + 1, "\(name), chunk \(chunk)")
+                    seen += 1
+                }
+            }
+            #expect(seen == 60)
+        }
+    }
+
     @Test func aLongTextNodeArrivingInSmallChunksIsReadWhole() throws {
         let text = String(repeating: "0123456789abcdef", count: 1 << 18)   // 4 MiB
         let document = Array("<A>\(text)</A>".utf8)

@@ -120,7 +120,7 @@ public struct XMLPullParser {
             if buffer[position] != UInt8(ascii: "<") {
                 guard let lt = find(UInt8(ascii: "<"), from: max(position, searched)) ?? (atEnd ? buffer.count : nil) else { return waiting() }
                 let text = position..<lt
-                if let amp = find(UInt8(ascii: "&"), from: position), amp < lt { try checkEntities(text) }
+                if contains(UInt8(ascii: "&"), in: text) { try checkEntities(text) }
                 advance(to: lt)
                 return .text(text)
             }
@@ -241,6 +241,13 @@ public struct XMLPullParser {
         }
     }
 
+    private func contains(_ byte: UInt8, in range: Range<Int>) -> Bool {
+        buffer.withUnsafeBufferPointer { bytes in
+            guard !range.isEmpty, let base = bytes.baseAddress else { return false }
+            return memchr(base + range.lowerBound, Int32(byte), range.count) != nil
+        }
+    }
+
     private func find(_ text: StaticString, from start: Int) -> Int? {
         let count = text.utf8CodeUnitCount
         return text.withUTF8Buffer { pattern -> Int? in
@@ -279,23 +286,59 @@ public struct XMLPullParser {
         return nil
     }
 
+    /// Moves past the bytes up to `end`, keeping the line and column (in characters) of where
+    /// the parser stands. Every byte of every document goes through here, so it counts eight
+    /// bytes at a time: newlines, and UTF-8 continuation bytes (which start no character).
     private mutating func advance(to end: Int) {
         searched = 0
-        var line = self.line, column = self.column
+        guard end > position else { return }
         buffer.withUnsafeBufferPointer { bytes in
-            for i in position..<max(position, end) {
-                let b = bytes[i]
-                if b == 10 {
-                    line += 1
-                    column = 1
-                } else if b & 0xC0 != 0x80 {
-                    column += 1
-                }
+            let base = bytes.baseAddress!
+            let count = end - position
+            var last = end - 1
+            while last >= position, base[last] != 10 { last -= 1 }
+            if last >= position {
+                line += Self.countNewlines(base + position, last + 1 - position)
+                column = 1 + Self.countCharacters(base + last + 1, end - last - 1)
+            } else {
+                column += Self.countCharacters(base + position, count)
             }
         }
-        self.line = line
-        self.column = column
         position = end
+    }
+
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    private static func countNewlines(_ start: UnsafePointer<UInt8>, _ count: Int) -> Int {
+        var n = 0, i = 0
+        while i + 8 <= count {
+            let word = UnsafeRawPointer(start + i).loadUnaligned(as: UInt64.self) ^ (ones &* 10)
+            // The high bit of each byte that is zero (exactly: no borrow between bytes).
+            let nonZero = (((word & ~highs) &+ ~highs) | word) & highs
+            n += (nonZero ^ highs).nonzeroBitCount
+            i += 8
+        }
+        while i < count {
+            if start[i] == 10 { n += 1 }
+            i += 1
+        }
+        return n
+    }
+
+    /// Bytes that are not UTF-8 continuation bytes (10xxxxxx).
+    private static func countCharacters(_ start: UnsafePointer<UInt8>, _ count: Int) -> Int {
+        var continuation = 0, i = 0
+        while i + 8 <= count {
+            let word = UnsafeRawPointer(start + i).loadUnaligned(as: UInt64.self)
+            continuation += (word & ~(word << 1) & highs).nonzeroBitCount
+            i += 8
+        }
+        while i < count {
+            if start[i] & 0xC0 == 0x80 { continuation += 1 }
+            i += 1
+        }
+        return count - continuation
     }
 
     /// The name of the start tag between `from` and `to`; its attributes go to `attributes`.
@@ -330,7 +373,7 @@ public struct XMLPullParser {
             while i < to, buffer[i] != quote { i += 1 }
             guard i < to else { throw XMLSyntaxError(line: line, column: column, message: "unterminated attribute value in <\(name)>") }
             let value = valueStart..<i
-            if let amp = find(UInt8(ascii: "&"), from: valueStart), amp < i { try checkEntities(value) }
+            if contains(UInt8(ascii: "&"), in: value) { try checkEntities(value) }
             attributes.append((attrName, try decodeText(value)))
             i += 1
         }
@@ -358,7 +401,7 @@ public struct XMLPullParser {
 
     /// Text with entity and character references decoded.
     private mutating func decodeText(_ range: Range<Int>) throws(XMLSyntaxError) -> String {
-        guard let amp = find(UInt8(ascii: "&"), from: range.lowerBound), amp < range.upperBound else {
+        guard contains(UInt8(ascii: "&"), in: range) else {
             return decode(range.lowerBound, range.upperBound)
         }
         var out: [UInt8] = []

@@ -16,6 +16,7 @@
 //   language (or the first), and, when several languages are present, `NAME_translations`
 //   mapping each language to its text;
 // - dates become ISO 8601; zero dates (`0000-00-00`) become null.
+import Foundation
 import OrderedCollections
 
 public struct AuroraXMLRecordReader {
@@ -122,7 +123,10 @@ public struct AuroraXMLRecordReader {
                     try endOuter(parser.string(nameRange), parser)
                     continue
                 }
-                let matches = try parser.withBytes(nameRange) { $0.elementsEqual(frame.name.utf8) }
+                var name = frame.name
+                let matches = try parser.withBytes(nameRange) { bytes in
+                    name.withUTF8 { $0.count == bytes.count && memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+                }
                 guard matches else {
                     throw Failure(line: parser.tokenLine, column: parser.tokenColumn,
                                   message: "expected </\(frame.name)> (opened at \(frame.line):\(frame.column)), found </\(parser.string(nameRange))>")
