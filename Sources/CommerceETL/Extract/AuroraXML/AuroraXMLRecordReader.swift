@@ -30,12 +30,15 @@ public struct AuroraXMLRecordReader {
         var name: String
         var value: Value
         var language: String?
+        /// Its place among the schema children of its parent, or -1 for an element the schema lacks.
+        var known: Int
     }
 
     private struct Frame {
         var name: String
-        /// This element's entry in the schema, if the documents describe it.
+        /// This element's entry in the schema, if the documents describe it, and its place among its parent's.
         var node: SchemaNode?
+        var known = -1
         var line: Int
         var column: Int
         var language: String?
@@ -57,6 +60,8 @@ public struct AuroraXMLRecordReader {
     /// The text of the open elements, innermost last, and their finished children, innermost last.
     private var text: [UInt8] = []
     private var children: [Child] = []
+    /// Scratch for finding repeated children: one bit per schema child.
+    private var seen: [UInt64] = []
     private var sawRoot = false
 
     public private(set) var ack: String?
@@ -107,6 +112,7 @@ public struct AuroraXMLRecordReader {
                     outerText += parser.string(range)
                     continue
                 }
+                if frames[frames.count - 1].hasChildElements, try parser.withBytes(range, { Self.isSpace($0) }) { continue }
                 let start = text.count
                 parser.appendText(range, to: &text)
                 dropIndentation(from: start)
@@ -153,7 +159,7 @@ public struct AuroraXMLRecordReader {
         frames[parent].hasChildElements = true
         let known = try? parser.withBytes(nameRange) { frames[parent].node?.child(named: $0) }
         let language = parser.attributes.isEmpty ? nil : parser.attributes.first { $0.0 == "language" }?.1
-        frames.append(Frame(name: known?.name ?? parser.string(nameRange), node: known?.node,
+        frames.append(Frame(name: known?.name ?? parser.string(nameRange), node: known?.node, known: known?.index ?? -1,
                             line: parser.tokenLine, column: parser.tokenColumn, language: language,
                             textStart: text.count, childStart: children.count))
     }
@@ -170,7 +176,7 @@ public struct AuroraXMLRecordReader {
         let value = try self.value(of: frame, parser: &parser)
         text.removeSubrange(frame.textStart...)
         children.removeSubrange(frame.childStart...)
-        children.append(Child(name: frame.name, value: value, language: frame.language))
+        children.append(Child(name: frame.name, value: value, language: frame.language, known: frame.known))
         return nil
     }
 
@@ -243,7 +249,7 @@ public struct AuroraXMLRecordReader {
         (frames.dropFirst().map(\.name) + [frame.name]).joined(separator: ".")
     }
 
-    private func value(of frame: Frame, parser: inout XMLPullParser) throws(Failure) -> Value {
+    private mutating func value(of frame: Frame, parser: inout XMLPullParser) throws(Failure) -> Value {
         let type = frame.node?.type
         if frame.hasChildElements {
             if type == .list { return .array(children[frame.childStart...].map(\.value)) }
@@ -299,23 +305,38 @@ public struct AuroraXMLRecordReader {
 
     /// The fields of an element with child elements: its children (`children[childStart...]`)
     /// and, when it also holds text that is not space, that text as `_text`.
-    private func object(childStart: Int, textStart: Int, parser: inout XMLPullParser, frame: Frame) throws(Failure) -> OrderedDictionary<String, Value> {
+    private mutating func object(childStart: Int, textStart: Int, parser: inout XMLPullParser, frame: Frame) throws(Failure) -> OrderedDictionary<String, Value> {
         let children = self.children[childStart...]
-        // Most objects have no repeated child: build them directly.
-        var fields = OrderedDictionary<String, Value>(minimumCapacity: children.count + 1)
-        var repeated = false
-        for child in children {
-            if fields.updateValue(child.value, forKey: child.name) != nil {
-                repeated = true
-                break
-            }
-        }
-        if repeated { fields = groupedObject(from: children) }
+        // Most objects have no repeated child: build them directly, without a lookup per field.
+        var fields = hasRepeats(children, of: frame.node)
+            ? groupedObject(from: children)
+            : OrderedDictionary(uncheckedUniqueKeys: children.lazy.map(\.name), values: children.lazy.map(\.value))
         let raw = textStart..<text.count
         if !Self.isSpace(text[raw]) {
             fields["_text"] = .string(string(Self.trimmed(raw, in: text), parser: &parser, frame: frame))
         }
         return fields
+    }
+
+    /// Whether two children have the same name: by their place in the schema, names compared
+    /// only for elements the schema does not describe.
+    private mutating func hasRepeats(_ children: ArraySlice<Child>, of node: SchemaNode?) -> Bool {
+        let words = ((node?.childCount ?? 0) + 63) / 64
+        if seen.count < words { seen = Array(repeating: 0, count: words) }
+        defer { for i in 0..<words { seen[i] = 0 } }
+        var unknown: Set<String>? = nil
+        for child in children {
+            if child.known >= 0 {
+                let bit: UInt64 = 1 << (child.known & 63)
+                if seen[child.known >> 6] & bit != 0 { return true }
+                seen[child.known >> 6] |= bit
+            } else if unknown == nil {
+                unknown = [child.name]
+            } else if unknown!.insert(child.name).inserted == false {
+                return true
+            }
+        }
+        return false
     }
 
     private func groupedObject(from children: ArraySlice<Child>) -> OrderedDictionary<String, Value> {
@@ -370,7 +391,7 @@ public struct AuroraXMLRecordReader {
         return n
     }
 
-    private static func isSpace(_ bytes: ArraySlice<UInt8>) -> Bool {
+    private static func isSpace(_ bytes: some Sequence<UInt8>) -> Bool {
         bytes.allSatisfy { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }
     }
 

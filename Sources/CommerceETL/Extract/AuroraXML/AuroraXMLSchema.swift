@@ -37,8 +37,9 @@ final class SchemaNode: Sendable {
         self.slots = slots
     }
 
-    /// The child element with this name: its name as a `String` (shared, not made again) and node.
-    func child(named bytes: UnsafeBufferPointer<UInt8>) -> (name: String, node: SchemaNode)? {
+    /// The child element with this name: its name as a `String` (shared, not made again), its
+    /// node, and its place among this node's children (`childCount` in all).
+    func child(named bytes: UnsafeBufferPointer<UInt8>) -> (name: String, node: SchemaNode, index: Int)? {
         guard !entries.isEmpty else { return nil }
         let mask = slots.count - 1
         var slot = Self.hash(bytes) & mask
@@ -47,11 +48,13 @@ final class SchemaNode: Sendable {
             if index == 0 { return nil }
             let entry = entries[index - 1]
             if entry.bytes.count == bytes.count, entry.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) {
-                return (entry.name, entry.node)
+                return (entry.name, entry.node, index - 1)
             }
             slot = (slot + 1) & mask
         }
     }
+
+    var childCount: Int { entries.count }
 
     private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var h: UInt32 = 2_166_136_261
