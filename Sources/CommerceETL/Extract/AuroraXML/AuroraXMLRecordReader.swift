@@ -62,6 +62,8 @@ public struct AuroraXMLRecordReader {
     private var children: [Child] = []
     /// Scratch for finding repeated children: one bit per schema child.
     private var seen: [UInt64] = []
+    /// The last object built for each schema element (`shaped`).
+    private var shapes: [ObjectIdentifier: OrderedDictionary<String, Value>] = [:]
     private var sawRoot = false
 
     public private(set) var ack: String?
@@ -308,14 +310,46 @@ public struct AuroraXMLRecordReader {
     private mutating func object(childStart: Int, textStart: Int, parser: inout XMLPullParser, frame: Frame) throws(Failure) -> OrderedDictionary<String, Value> {
         let children = self.children[childStart...]
         // Most objects have no repeated child: build them directly, without a lookup per field.
-        var fields = hasRepeats(children, of: frame.node)
-            ? groupedObject(from: children)
-            : OrderedDictionary(uncheckedUniqueKeys: children.lazy.map(\.name), values: children.lazy.map(\.value))
+        var fields = hasRepeats(children, of: frame.node) ? groupedObject(from: children) : shaped(children, of: frame.node)
         let raw = textStart..<text.count
         if !Self.isSpace(text[raw]) {
             fields["_text"] = .string(string(Self.trimmed(raw, in: text), parser: &parser, frame: frame))
         }
         return fields
+    }
+
+    /// An object of the children's names and values. The objects of one element are nearly
+    /// always the same names in the same order (every `Order`, every `Item`), so the last such
+    /// object is kept per schema element and a new one with the same names is a copy of it with
+    /// the values replaced: its keys (and their hash table) are shared, not built again.
+    private mutating func shaped(_ children: ArraySlice<Child>, of node: SchemaNode?) -> OrderedDictionary<String, Value> {
+        guard let node else { return Self.fields(children) }
+        let id = ObjectIdentifier(node)
+        if var fields = shapes[id], fields.count == children.count,
+           zip(fields.keys, children).allSatisfy({ $0 == $1.name }) {
+            fields.values.withUnsafeMutableBufferPointer { values in
+                for (i, child) in children.enumerated() { values[i] = child.value }
+            }
+            return fields
+        }
+        let fields = Self.fields(children)
+        var template = fields
+        template.values.withUnsafeMutableBufferPointer { values in
+            for i in values.indices { values[i] = .null }
+        }
+        shapes[id] = template
+        return fields
+    }
+
+    private static func fields(_ children: ArraySlice<Child>) -> OrderedDictionary<String, Value> {
+        var keys = ContiguousArray<String>(), values = ContiguousArray<Value>()
+        keys.reserveCapacity(children.count)
+        values.reserveCapacity(children.count)
+        for child in children {
+            keys.append(child.name)
+            values.append(child.value)
+        }
+        return OrderedDictionary(uncheckedUniqueKeys: keys, values: values)
     }
 
     /// Whether two children have the same name: by their place in the schema, names compared
