@@ -114,6 +114,7 @@ public struct XMLPullParser {
     /// without making a `String` for each. A self-closing tag is one `start` token. nil when more
     /// input is needed (or, after `finish`, at the end).
     public mutating func nextToken() throws(XMLSyntaxError) -> XMLToken? {
+        if searched == 0, position < buffer.count, let token = try commonToken() { return token }
         while position < buffer.count {
             tokenLine = line
             tokenColumn = column
@@ -169,6 +170,81 @@ public struct XMLPullParser {
             return .start(name: name, selfClosing: selfClosing)
         }
         return nil
+    }
+
+    /// The tokens that make up nearly all of a response, each read in one pass over its bytes
+    /// that also counts lines and columns: text up to the next '<', an end tag, a start tag
+    /// without attributes. nil for anything else (comments, CDATA, attributes, a token not
+    /// complete in the buffer, a malformed name), which the general path then reads, reporting
+    /// any error.
+    private mutating func commonToken() throws(XMLSyntaxError) -> XMLToken? {
+        let atEnd = self.atEnd
+        let scanned: (token: XMLToken, end: Int, line: Int, column: Int, references: Bool)? = buffer.withUnsafeBufferPointer { bytes in
+            let p = bytes.baseAddress!, n = bytes.count
+            var i = position, line = self.line, column = self.column
+            if p[i] != UInt8(ascii: "<") {
+                var references = false
+                while i < n {
+                    let b = p[i]
+                    if b == UInt8(ascii: "<") { break }
+                    if b == 10 {
+                        line += 1
+                        column = 1
+                    } else if b & 0xC0 != 0x80 {
+                        column += 1
+                    }
+                    if b == UInt8(ascii: "&") { references = true }
+                    i += 1
+                }
+                if i == n, !atEnd { return nil }
+                return (.text(position..<i), i, line, column, references)
+            }
+            // A tag: '<', an optional '/', a name, an optional '/' (start tags), '>'.
+            i += 1
+            guard i < n else { return nil }
+            let closing = p[i] == UInt8(ascii: "/")
+            if closing { i += 1 }
+            let nameStart = i
+            guard i < n else { return nil }
+            switch p[i] {
+            case 48...57, 45, 46, 33, 63: return nil   // digit, '-', '.', '<!', '<?'
+            default: break
+            }
+            column += closing ? 2 : 1
+            while i < n {
+                let b = p[i]
+                switch b {
+                case 62, 47: break
+                case 32, 9, 10, 13, 60, 61, 34, 39, 38: return nil
+                default:
+                    if b & 0xC0 != 0x80 { column += 1 }
+                    i += 1
+                    continue
+                }
+                break
+            }
+            let nameEnd = i
+            guard nameEnd > nameStart, i < n else { return nil }
+            var selfClosing = false
+            if p[i] == 47 {
+                guard !closing, i + 1 < n, p[i + 1] == 62 else { return nil }
+                selfClosing = true
+                i += 1
+                column += 1
+            }
+            column += 1
+            let token: XMLToken = closing ? .end(name: nameStart..<nameEnd) : .start(name: nameStart..<nameEnd, selfClosing: selfClosing)
+            return (token, i + 1, line, column, false)
+        }
+        guard let scanned else { return nil }
+        tokenLine = line
+        tokenColumn = column
+        if scanned.references, case .text(let range) = scanned.token { try checkEntities(range) }
+        if case .start = scanned.token, !attributes.isEmpty { attributes = [] }
+        line = scanned.line
+        column = scanned.column
+        position = scanned.end
+        return scanned.token
     }
 
     /// The name or text at `range` of the last token, as it is (invalid UTF-8 replaced, not counted).
@@ -269,6 +345,11 @@ public struct XMLPullParser {
 
     /// The `>` ending a tag, skipping any inside quoted attribute values.
     private mutating func findTagEnd(from start: Int) -> Int? {
+        // Most tags have no attributes: the first '>' ends them when no quote comes before it.
+        if searched <= start, let gt = find(UInt8(ascii: ">"), from: start),
+           !contains(34, in: start..<gt), !contains(39, in: start..<gt) {
+            return gt
+        }
         var quote: UInt8 = searched > start ? searchedQuote : 0
         var i = max(start, searched)
         while i < buffer.count {
@@ -288,43 +369,26 @@ public struct XMLPullParser {
 
     /// Moves past the bytes up to `end`, keeping the line and column (in characters) of where
     /// the parser stands. Every byte of every document goes through here, so it counts eight
-    /// bytes at a time: newlines, and UTF-8 continuation bytes (which start no character).
+    /// bytes at a time the UTF-8 continuation bytes (which start no character).
     private mutating func advance(to end: Int) {
         searched = 0
         guard end > position else { return }
         buffer.withUnsafeBufferPointer { bytes in
             let base = bytes.baseAddress!
-            let count = end - position
-            var last = end - 1
-            while last >= position, base[last] != 10 { last -= 1 }
-            if last >= position {
-                line += Self.countNewlines(base + position, last + 1 - position)
-                column = 1 + Self.countCharacters(base + last + 1, end - last - 1)
-            } else {
-                column += Self.countCharacters(base + position, count)
+            // Newlines are found with memchr (a token holds at most a few); the characters
+            // after the last one give the column.
+            var lineStart = position
+            while let found = memchr(base + lineStart, 10, end - lineStart) {
+                line += 1
+                lineStart = base.distance(to: found.assumingMemoryBound(to: UInt8.self)) + 1
+                column = 1
             }
+            column += Self.countCharacters(base + lineStart, end - lineStart)
         }
         position = end
     }
 
-    private static let ones: UInt64 = 0x0101_0101_0101_0101
     private static let highs: UInt64 = 0x8080_8080_8080_8080
-
-    private static func countNewlines(_ start: UnsafePointer<UInt8>, _ count: Int) -> Int {
-        var n = 0, i = 0
-        while i + 8 <= count {
-            let word = UnsafeRawPointer(start + i).loadUnaligned(as: UInt64.self) ^ (ones &* 10)
-            // The high bit of each byte that is zero (exactly: no borrow between bytes).
-            let nonZero = (((word & ~highs) &+ ~highs) | word) & highs
-            n += (nonZero ^ highs).nonzeroBitCount
-            i += 8
-        }
-        while i < count {
-            if start[i] == 10 { n += 1 }
-            i += 1
-        }
-        return n
-    }
 
     /// Bytes that are not UTF-8 continuation bytes (10xxxxxx).
     private static func countCharacters(_ start: UnsafePointer<UInt8>, _ count: Int) -> Int {
