@@ -95,13 +95,14 @@ public struct CSVLoad: LoadKind {
         switch value {
         case nil, .null?:
             append(null, guard: false, to: &out)
-        case .integer?, .decimal?, .bool?, .dateTime?, .date?:
-            // Digits, signs, points, dashes and colons: never quoted, never a formula.
-            value!.writeFlat(into: &out)
+        // Digits, signs, points, dashes and colons: never quoted, never a formula.
+        case .integer(let n)?: JSONWriter.writeInteger(n, into: &out)
+        case .decimal(let d)?: d.write(into: &out)
+        case .bool(let b)?: out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .dateTime(let t)?: t.write(into: &out)
+        case .date(let d)?: d.write(into: &out)
         case .string(let text)?:
-            let first = text.utf8.first
-            let risky = first.map { [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13].contains($0) } ?? false
-            append(text, guard: formulaGuard && risky && ExactDecimal(parsing: text) == nil, to: &out)
+            append(text, guard: formulaGuard && Self.startsLikeAFormula(text) && ExactDecimal(parsing: text) == nil, to: &out)
         case let nested?:
             var json: [UInt8] = []
             nested.writeFlat(into: &json)
@@ -109,11 +110,16 @@ public struct CSVLoad: LoadKind {
         }
     }
 
-    func append(_ text: String, guard: Bool, to out: inout [UInt8]) {
-        var prefix: UInt8? = nil
-        if `guard`, let first = text.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13].contains(first) {
-            prefix = UInt8(ascii: "'")
+    /// '=', '+', '-', '@', tab or carriage return first: a spreadsheet may run the cell.
+    private static func startsLikeAFormula(_ text: String) -> Bool {
+        switch text.utf8.first {
+        case UInt8(ascii: "=")?, UInt8(ascii: "+")?, UInt8(ascii: "-")?, UInt8(ascii: "@")?, 9?, 13?: true
+        default: false
         }
+    }
+
+    func append(_ text: String, guard: Bool, to out: inout [UInt8]) {
+        let prefix: UInt8? = `guard` && Self.startsLikeAFormula(text) ? UInt8(ascii: "'") : nil
         let d = delimiter
         let needsQuotes = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
             for b in bytes where b == d || b == 34 || b == 10 || b == 13 { return true }

@@ -142,36 +142,30 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             exponent += 1
         }
         if units < 0, magnitude != 0 { out.append(UInt8(ascii: "-")) }
-        // Digits straight into `out` (reversed in place), no temporary array.
-        let start = out.count
-        var m = magnitude
-        repeat {
-            out.append(UInt8(ascii: "0") + UInt8(m % 10))
-            m /= 10
-        } while m > 0
-        out[start...].reverse()
-        let count = out.count - start
-        if exponent >= 0 {
-            if magnitude != 0 { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: exponent)) }
-            if scale > 0 {
-                out.append(UInt8(ascii: "."))
-                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: scale))
-            }
-            return
-        }
         let fraction = -exponent
-        if count > fraction {
-            // Insert the point before the last `fraction` digits.
-            out.insert(UInt8(ascii: "."), at: out.count - fraction)
-        } else {
-            // 0.00ddd: the digits move right behind "0." and leading zeros.
-            let digits = Array(out[start...])
-            out.removeSubrange(start...)
-            out.append(UInt8(ascii: "0"))
-            out.append(UInt8(ascii: "."))
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: fraction - count))
-            out.append(contentsOf: digits)
+        withDecimalDigits(magnitude) { digits in
+            let count = digits.count
+            if exponent >= 0 {
+                out.append(contentsOf: digits)
+                if magnitude != 0 { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: exponent)) }
+                if scale > 0 {
+                    out.append(UInt8(ascii: "."))
+                    out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: scale))
+                }
+            } else if count > fraction {
+                // The point goes before the last `fraction` digits.
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[..<(count - fraction)]))
+                out.append(UInt8(ascii: "."))
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[(count - fraction)...]))
+            } else {
+                // 0.00ddd
+                out.append(UInt8(ascii: "0"))
+                out.append(UInt8(ascii: "."))
+                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: fraction - count))
+                out.append(contentsOf: digits)
+            }
         }
+        guard exponent < 0 else { return }
         if fraction < scale { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: scale - fraction)) }
     }
 
@@ -220,4 +214,19 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     public func hash(into hasher: inout Hasher) { hasher.combine(value) }
     public static func < (lhs: ExactDecimal, rhs: ExactDecimal) -> Bool { lhs.value < rhs.value }
+}
+
+/// The decimal digits of `value`, most significant first, in a buffer on the stack: numbers are
+/// written for every cell of every output, so without a temporary array or a reversal.
+@inline(__always) func withDecimalDigits<R>(_ value: UInt64, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+        var i = 20
+        var m = value
+        repeat {
+            i -= 1
+            buffer[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
+            m /= 10
+        } while m > 0
+        return body(UnsafeBufferPointer(rebasing: buffer[i..<20]))
+    }
 }

@@ -46,17 +46,12 @@ public enum JSONWriter {
 
     public static func writeInteger(_ n: Int64, into out: inout [UInt8]) {
         if n < 0 { out.append(UInt8(ascii: "-")) }
-        var m = n.magnitude
+        let m = n.magnitude
         if m < 10 {
             out.append(UInt8(ascii: "0") + UInt8(m))
             return
         }
-        let start = out.count
-        while m > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(m % 10))
-            m /= 10
-        }
-        out[start...].reverse()
+        withDecimalDigits(m) { out.append(contentsOf: $0) }
     }
 
     public static func writeString(_ s: String, into out: inout [UInt8]) {

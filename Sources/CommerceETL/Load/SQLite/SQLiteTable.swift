@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import OrderedCollections
 
 /// One table being written: its columns and types, and the prepared insert.
 final class SQLiteTable {
@@ -13,6 +14,7 @@ final class SQLiteTable {
             positions = []
             positionKeys = []
             positionTypes = []
+            positionKinds = []
         }
     }
     private var created = false
@@ -21,6 +23,8 @@ final class SQLiteTable {
     private var positions: [Int] = []
     private var positionKeys: [String] = []
     private var positionTypes: [String?] = []
+    /// For each field of that shape, the kinds of value its column takes (`Self.kinds(for:)`).
+    private var positionKinds: [UInt16] = []
 
     init(name: String, db: SQLiteDatabase, mode: SQLiteLoad.Mode, key: [String], fresh: Bool) throws {
         self.name = name
@@ -78,6 +82,54 @@ final class SQLiteTable {
         created = true
         for (c, t) in all { columns.append(c); types[c] = t }
         statement = nil
+    }
+
+    /// Inserts one row that is a record's fields as they are (the common case: no child
+    /// tables, no upsert). Rows of the last shape are bound straight from the record's storage,
+    /// their types checked against a bit mask: no field copied, no type name compared.
+    func write(fields: OrderedDictionary<String, Value>, db: SQLiteDatabase) throws -> Int64 {
+        let keys = fields.keys.elements, values = fields.values.elements
+        guard let statement, keys == positionKeys else { return try write(fields.elements, db: db) }
+        try positions.withUnsafeBufferPointer { positions in
+            try positionKinds.withUnsafeBufferPointer { kinds in
+                try values.withUnsafeBufferPointer { values in
+                    for k in 0..<values.count {
+                        let i = positions[k]
+                        guard i >= 0 else { continue }
+                        if kinds[k] & Self.kind(values[k]) == 0 { try check(values[k], keys[k], type: positionTypes[k]) }
+                        try Self.bind(values[k], Int32(i + 1), statement, column: keys, k)
+                    }
+                }
+            }
+        }
+        try statement.run()
+        return sqlite3_last_insert_rowid(db.handle)
+    }
+
+    private static func kind(_ value: Value) -> UInt16 {
+        switch value {
+        case .null: 1 << 0
+        case .bool: 1 << 1
+        case .integer: 1 << 2
+        case .decimal: 1 << 3
+        case .string: 1 << 4
+        case .dateTime: 1 << 5
+        case .date: 1 << 6
+        case .array: 1 << 7
+        case .object: 1 << 8
+        }
+    }
+
+    /// The kinds of value `check` lets into a column of this declared type.
+    private static func kinds(for type: String?) -> UInt16 {
+        guard let type, !type.isEmpty else { return 0x1FF }
+        let null: UInt16 = 1 << 0
+        switch type {
+        case "INTEGER": return null | 1 << 1 | 1 << 2
+        case "DECIMAL": return null | 1 << 2 | 1 << 3
+        case "TEXT": return null | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 8
+        default: return null
+        }
     }
 
     /// Inserts (or upserts) one row (a record's fields, or columns built for a child row);
@@ -145,6 +197,7 @@ final class SQLiteTable {
         positions = row.map { index[$0.0] ?? -1 }
         positionKeys = row.map(\.key)
         positionTypes = row.map { types[$0.0] }
+        positionKinds = positionTypes.map(Self.kinds(for:))
         for (k, (column, value)) in row.enumerated() {
             let i = positions[k]
             guard i >= 0 else { continue }
@@ -161,6 +214,16 @@ final class SQLiteTable {
         if type == "DECIMAL", wanted == "INTEGER", case .integer = value { return }
         if type.isEmpty { return }
         throw ETLError("table '\(name)': column '\(column)' is \(type), but a record holds \(value.kindName) \(value.flatText.map { "'\($0.prefix(40))'" } ?? "")")
+    }
+
+    /// `bind` with the column's name looked up only for a message.
+    private static func bind(_ value: Value, _ index: Int32, _ statement: SQLiteStatement, column names: [String], _ k: Int) throws {
+        switch value {
+        case .null: statement.bindNull(index)
+        case .integer(let n): statement.bind(index, n)
+        case .string(let text): statement.bind(index, text)
+        default: try bind(value, index, statement, column: names[k])
+        }
     }
 
     static func bind(_ value: Value, _ index: Int32, _ statement: SQLiteStatement, column: String) throws {

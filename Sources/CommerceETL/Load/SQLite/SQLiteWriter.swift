@@ -85,7 +85,7 @@ final class SQLiteWriter: LoadWriter {
         let table = try table(name, db: db, isTop: isTop)
         if isTop, !load.childTables, load.mode != .upsert {
             // The common case: the record's fields are the row, in their order.
-            _ = try table.write(record.fields.elements, db: db)
+            _ = try table.write(fields: record.fields, db: db)
             return
         }
         var columns: [(key: String, value: Value)] = parent?.columns ?? []
