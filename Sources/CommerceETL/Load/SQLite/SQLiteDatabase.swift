@@ -5,8 +5,12 @@ final class SQLiteDatabase {
     private(set) var handle: OpaquePointer?
     let path: String
 
+    /// Once per process, before the first connection (see `commerce_etl_sqlite_disable_memstatus`).
+    private static let configured: Void = { _ = commerce_etl_sqlite_disable_memstatus() }()
+
     init(path: String) throws {
         self.path = path
+        Self.configured
         let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "error \(rc)"
