@@ -6,6 +6,8 @@
 //
 // A path that is absent yields null, so every output record has the same fields.
 
+import OrderedCollections
+
 public struct SelectStep: StepKind {
     /// Output field name and the dotted input path it takes its value from.
     public var fields: [(name: String, path: FieldPath)]
@@ -35,11 +37,23 @@ public struct SelectStep: StepKind {
     }
 
     public func apply(_ records: [Record]) throws -> [Record] {
-        records.map { record in
-            var out = Record()
-            out.fields.reserveCapacity(fields.count)
-            for field in fields { out[field.name] = record.value(at: field.path) ?? .null }
-            return out
+        // Every output record has the same names: they are hashed once, into a template whose
+        // keys each record shares, and only the values are filled in.
+        var template = OrderedDictionary<String, Value>(minimumCapacity: fields.count)
+        for field in fields { template[field.name] = .null }
+        guard template.count == fields.count else {
+            return records.map { record in
+                var out = Record()
+                for field in fields { out[field.name] = record.value(at: field.path) ?? .null }
+                return out
+            }
+        }
+        return records.map { record in
+            var out = template
+            out.values.withUnsafeMutableBufferPointer { values in
+                for (i, field) in fields.enumerated() { values[i] = record.value(at: field.path) ?? .null }
+            }
+            return Record(out)
         }
     }
 }
