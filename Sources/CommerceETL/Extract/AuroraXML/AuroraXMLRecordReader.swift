@@ -62,8 +62,18 @@ public struct AuroraXMLRecordReader {
     private var children: [Child] = []
     /// Scratch for finding repeated children: one bit per schema child.
     private var seen: [UInt64] = []
-    /// The last object built for each schema element (`shaped`).
-    private var shapes: [ObjectIdentifier: OrderedDictionary<String, Value>] = [:]
+    /// The last object built for each schema element (`shaped`): its names with null values,
+    /// and their places in the schema when the schema knows them all.
+    private struct Shape {
+        var template: OrderedDictionary<String, Value>
+        var places: [Int]?
+
+        func matches(_ children: ArraySlice<Child>) -> Bool {
+            if let places { return zip(places, children).allSatisfy { $0 == $1.known } }
+            return zip(template.keys, children).allSatisfy { $0 == $1.name }
+        }
+    }
+    private var shapes: [ObjectIdentifier: Shape] = [:]
     private var sawRoot = false
 
     public private(set) var ack: String?
@@ -325,8 +335,8 @@ public struct AuroraXMLRecordReader {
     private mutating func shaped(_ children: ArraySlice<Child>, of node: SchemaNode?) -> OrderedDictionary<String, Value> {
         guard let node else { return Self.fields(children) }
         let id = ObjectIdentifier(node)
-        if var fields = shapes[id], fields.count == children.count,
-           zip(fields.keys, children).allSatisfy({ $0 == $1.name }) {
+        if let shape = shapes[id], shape.template.count == children.count, shape.matches(children) {
+            var fields = shape.template
             fields.values.withUnsafeMutableBufferPointer { values in
                 for (i, child) in children.enumerated() { values[i] = child.value }
             }
@@ -337,7 +347,7 @@ public struct AuroraXMLRecordReader {
         template.values.withUnsafeMutableBufferPointer { values in
             for i in values.indices { values[i] = .null }
         }
-        shapes[id] = template
+        shapes[id] = Shape(template: template, places: children.allSatisfy { $0.known >= 0 } ? children.map(\.known) : nil)
         return fields
     }
 
