@@ -91,11 +91,11 @@ final class CSVWriter: LoadWriter {
                 }
             } else if inColumnOrder(record) {
                 // The usual case: the record's fields are the columns, in order.
-                var first = true
-                for value in record.fields.values {
-                    if !first { line.append(format.delimiter) }
-                    first = false
-                    format.appendCell(value, to: &line)
+                record.fields.values.withUnsafeBufferPointer { values in
+                    for i in values.indices {
+                        if i > 0 { line.append(format.delimiter) }
+                        format.appendCell(values[i], to: &line)
+                    }
                 }
             } else {
                 for (i, column) in columns.enumerated() {

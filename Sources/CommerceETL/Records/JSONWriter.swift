@@ -19,9 +19,11 @@ public enum JSONWriter {
             out.append(34)
         case .array(let items):
             out.append(UInt8(ascii: "["))
-            for (i, item) in items.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                write(item, into: &out)
+            items.withUnsafeBufferPointer { items in
+                for i in items.indices {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    write(items[i], into: &out)
+                }
             }
             out.append(UInt8(ascii: "]"))
         case .object(let record):
@@ -31,13 +33,16 @@ public enum JSONWriter {
 
     public static func write(_ record: Record, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
-        var first = true
-        for (key, value) in record.fields {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            writeString(key, into: &out)
-            out.append(UInt8(ascii: ":"))
-            write(value, into: &out)
+        // Through the storage of the keys and values: iterating the pairs copies each.
+        record.fields.keys.elements.withUnsafeBufferPointer { keys in
+            record.fields.values.withUnsafeBufferPointer { values in
+                for i in keys.indices {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    writeString(keys[i], into: &out)
+                    out.append(UInt8(ascii: ":"))
+                    write(values[i], into: &out)
+                }
+            }
         }
         out.append(UInt8(ascii: "}"))
     }
