@@ -3,7 +3,8 @@
 # writes ROWS 30-column order-line records with the CSV, NDJSON.gz and SQLite loads (and zlib
 # alone on the same NDJSON bytes); then Python's sqlite3 `executemany` inserts the same rows
 # (read back from the CSV, numbers as numbers) into a table of the same columns, and `gzip -6`
-# compresses the same CSV bytes. Usage: scripts/compare-loads.sh [ROWS]
+# compresses the same CSV bytes, and the CSV's bytes are written again with plain 64 KiB writes
+# (scripts/compare/reference_write.py), the floor for the CSV load. Usage: scripts/compare-loads.sh [ROWS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
@@ -14,6 +15,7 @@ trap 'rm -rf "$work"' EXIT
 "$bin" bench --skip-xml --skip-parse --json-products 0 --load-rows "$rows" --keep-csv "$work/rows.csv"
 echo "the same rows, other tools:"
 echo "  python sqlite3 executemany: $(python3 scripts/compare/reference_sqlite.py "$work/rows.csv" "$work/py.sqlite")"
+echo "  the CSV's bytes written with one write per 64 KiB, then fsync: $(python3 scripts/compare/reference_write.py "$work/rows.csv" "$work/copy.csv")"
 size=$(stat -c %s "$work/rows.csv")
 /usr/bin/time -f "%e" -o "$work/time" gzip -6 -c "$work/rows.csv" > /dev/null
 echo "  gzip -6 on the CSV ($((size / 1000000)) MB): $(cat "$work/time") s, $(echo "scale=1; $size / 1000000 / $(cat "$work/time")" | bc) MB/s in"
