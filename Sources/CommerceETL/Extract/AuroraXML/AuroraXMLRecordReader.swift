@@ -158,7 +158,7 @@ public struct AuroraXMLRecordReader {
     /// Indentation between child elements is not content.
     private mutating func dropIndentation(from start: Int) {
         if frames[frames.count - 1].hasChildElements, Self.isSpace(text[start...]) {
-            text.removeSubrange(start...)
+            text.removeLast(text.count - start)
         }
     }
 
@@ -186,8 +186,8 @@ public struct AuroraXMLRecordReader {
             return record
         }
         let value = try self.value(of: frame, parser: &parser)
-        text.removeSubrange(frame.textStart...)
-        children.removeSubrange(frame.childStart...)
+        text.removeLast(text.count - frame.textStart)
+        children.removeLast(children.count - frame.childStart)
         children.append(Child(name: frame.name, value: value, language: frame.language, known: frame.known))
         return nil
     }
