@@ -180,23 +180,35 @@ public struct XMLPullParser {
     private mutating func commonToken() throws(XMLSyntaxError) -> XMLToken? {
         let atEnd = self.atEnd
         let scanned: (token: XMLToken, end: Int, line: Int, column: Int, references: Bool)? = buffer.withUnsafeBufferPointer { bytes in
+          Self.byteClasses.withUnsafeBufferPointer { classes in
             let p = bytes.baseAddress!, n = bytes.count
             var i = position, line = self.line, column = self.column
+            // Plain bytes cost one table lookup; the column is worked out at the end from the
+            // bytes since the last newline less the UTF-8 continuation bytes among them.
+            var continuation = 0
             if p[i] != UInt8(ascii: "<") {
                 var references = false
+                var lineStart = -1
                 while i < n {
                     let b = p[i]
+                    if classes[Int(b)] & Self.textClass == 0 {
+                        i += 1
+                        continue
+                    }
                     if b == UInt8(ascii: "<") { break }
                     if b == 10 {
                         line += 1
-                        column = 1
-                    } else if b & 0xC0 != 0x80 {
-                        column += 1
+                        lineStart = i + 1
+                        continuation = 0
+                    } else if b == UInt8(ascii: "&") {
+                        references = true
+                    } else {
+                        continuation += 1
                     }
-                    if b == UInt8(ascii: "&") { references = true }
                     i += 1
                 }
                 if i == n, !atEnd { return nil }
+                column = lineStart >= 0 ? 1 + (i - lineStart) - continuation : column + (i - position) - continuation
                 return (.text(position..<i), i, line, column, references)
             }
             // A tag: '<', an optional '/', a name, an optional '/' (start tags), '>'.
@@ -210,19 +222,18 @@ public struct XMLPullParser {
             case 48...57, 45, 46, 33, 63: return nil   // digit, '-', '.', '<!', '<?'
             default: break
             }
-            column += closing ? 2 : 1
             while i < n {
                 let b = p[i]
-                switch b {
-                case 62, 47: break
-                case 32, 9, 10, 13, 60, 61, 34, 39, 38: return nil
-                default:
-                    if b & 0xC0 != 0x80 { column += 1 }
+                if classes[Int(b)] & Self.nameClass == 0 {
                     i += 1
                     continue
                 }
-                break
+                if b == 62 || b == 47 { break }
+                guard b & 0xC0 == 0x80 else { return nil }   // space, '<', '=', a quote or '&': the general path
+                continuation += 1
+                i += 1
             }
+            column += (closing ? 2 : 1) + (i - nameStart) - continuation
             let nameEnd = i
             guard nameEnd > nameStart, i < n else { return nil }
             var selfClosing = false
@@ -235,6 +246,7 @@ public struct XMLPullParser {
             column += 1
             let token: XMLToken = closing ? .end(name: nameStart..<nameEnd) : .start(name: nameStart..<nameEnd, selfClosing: selfClosing)
             return (token, i + 1, line, column, false)
+          }
         }
         guard let scanned else { return nil }
         tokenLine = line
@@ -245,6 +257,16 @@ public struct XMLPullParser {
         column = scanned.column
         position = scanned.end
         return scanned.token
+    }
+
+    /// Bytes `commonToken` must look at: in text ('<', newline, '&', UTF-8 continuation bytes)
+    /// and in a tag name (what ends it, what the general path must read, continuation bytes).
+    private static let textClass: UInt8 = 1, nameClass: UInt8 = 2
+    private static let byteClasses: [UInt8] = (0...255).map { b -> UInt8 in
+        var c: UInt8 = 0
+        if b == 60 || b == 10 || b == 38 || b & 0xC0 == 0x80 { c |= textClass }
+        if [62, 47, 32, 9, 10, 13, 60, 61, 34, 39, 38].contains(b) || b & 0xC0 == 0x80 { c |= nameClass }
+        return c
     }
 
     /// The name or text at `range` of the last token, as it is (invalid UTF-8 replaced, not counted).
