@@ -36,8 +36,9 @@ public struct AuroraXMLRecordReader {
 
     private struct Frame {
         var name: String
-        /// This element's entry in the schema, if the documents describe it, and its place among its parent's.
-        var node: SchemaNode?
+        /// This element's entry in the schema, if the documents describe it, and its place among
+        /// its parent's. Not retained: the schema trees are static and live as long as the process.
+        unowned(unsafe) var node: SchemaNode?
         var known = -1
         var line: Int
         var column: Int
@@ -137,15 +138,18 @@ public struct AuroraXMLRecordReader {
                 try parser.withBytes(range) { text.append(contentsOf: $0) }
                 dropIndentation(from: start)
             case .end(let nameRange):
-                guard let frame = frames.last else {
+                guard !frames.isEmpty else {
                     try endOuter(parser.string(nameRange), parser)
                     continue
                 }
-                var name = frame.name
+                let open = frames.count - 1
                 let matches = try parser.withBytes(nameRange) { bytes in
-                    name.withUTF8 { $0.count == bytes.count && memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+                    frames[open].name.utf8.withContiguousStorageIfAvailable {
+                        $0.count == bytes.count && memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+                    } ?? frames[open].name.utf8.elementsEqual(bytes)
                 }
                 guard matches else {
+                    let frame = frames[open]
                     throw Failure(line: parser.tokenLine, column: parser.tokenColumn,
                                   message: "expected </\(frame.name)> (opened at \(frame.line):\(frame.column)), found </\(parser.string(nameRange))>")
                 }
