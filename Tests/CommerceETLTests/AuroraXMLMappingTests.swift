@@ -172,6 +172,33 @@ extension Record {
         #expect(french["ProductName"] == .string("Pull"))
     }
 
+    /// Objects of one element share the keys of the last one with the same fields; one with
+    /// other fields, or the same fields in another order, gets its own, and the next record
+    /// with the first fields is read right again.
+    @Test func recordsWithOtherFieldsKeepTheirOwnNamesAndOrder() throws {
+        let xml = envelope("""
+            <Order><OrderID>1</OrderID><OrderStatus>Pending</OrderStatus><Items><Item><ProductID>5</ProductID><Quantity>2</Quantity></Item></Items></Order>
+            <Order><OrderStatus>Completed</OrderStatus><OrderID>2</OrderID><Items><Item><Quantity>3</Quantity></Item><Item><ProductID>6</ProductID><Quantity>1</Quantity><Extra>x</Extra></Item></Items></Order>
+            <Order><OrderID>3</OrderID><OrderStatus>Pending</OrderStatus><Items><Item><ProductID>7</ProductID><Quantity>4</Quantity></Item></Items></Order>
+            <Order><OrderID>4</OrderID><Note>n</Note><OrderStatus>Pending</OrderStatus><Items/></Order>
+            """)
+        let orders = try parseAurora(xml, resource: .orders)
+        func item(_ order: Int, _ index: Int) -> Record? {
+            if case .array(let items)? = orders[order]["Items"], case .object(let item) = items[index] { return item }
+            return nil
+        }
+        #expect(orders.map { Array($0.fields.keys) } == [["OrderID", "OrderStatus", "Items"], ["OrderStatus", "OrderID", "Items"],
+                                                        ["OrderID", "OrderStatus", "Items"], ["OrderID", "Note", "OrderStatus", "Items"]])
+        #expect(orders.map { $0["OrderID"] } == [.integer(1), .integer(2), .integer(3), .integer(4)])
+        #expect(orders[1]["OrderStatus"] == .string("Completed"))
+        #expect(item(0, 0) == ["ProductID": .integer(5), "Quantity": .integer(2)])
+        #expect(item(1, 0) == ["Quantity": .integer(3)])
+        #expect(item(1, 1) == ["ProductID": .integer(6), "Quantity": .integer(1), "Extra": .string("x")])
+        #expect(item(2, 0) == ["ProductID": .integer(7), "Quantity": .integer(4)])
+        #expect(orders[3]["Items"] == .array([]))
+        #expect(orders[3]["Note"] == .string("n"))
+    }
+
     @Test func errorsNameLineAndColumn() throws {
         let badType = envelope("<Order>\n<OrderID>12x</OrderID></Order>")
         #expect(throws: AuroraXMLRecordReader.Failure.self) { try parseAurora(badType, resource: .orders) }
