@@ -196,8 +196,13 @@ func extractJSON(type: String, url: String, connection extra: String, stage: Str
         try "{\"payload\": {\"items\": [1,]}}".write(to: dir.appendingPathComponent("bad.json"), atomically: true, encoding: .utf8)
         let bad = try #require(PipelineLoader.load(yaml: yaml.replacingOccurrences(of: "samples/aurora-rest/orders-page-*.json", with: "bad.json"),
                                                    file: "t.yml", environment: [:], registry: connectorRegistry).pipeline)
-        await #expect(throws: StageError.self) { try await PipelineRunner(pipeline: bad, log: quietLog(), workingDirectory: dir.path).run() }
-        do { _ = try await PipelineRunner(pipeline: bad, log: quietLog(), workingDirectory: dir.path).run() } catch {
+        // The products extract runs beside it and may have finished and saved a checkpoint first:
+        // then the run stops keeping that (RunStopped around the same error) rather than failing bare.
+        do {
+            _ = try await PipelineRunner(pipeline: bad, log: quietLog(), workingDirectory: dir.path).run()
+            Issue.record("a malformed replay file was accepted")
+        } catch {
+            #expect(((error as? RunStopped)?.underlying ?? error) is StageError)
             #expect("\(error)" == "stage 'orders': bad.json:1:26: unexpected character ']'")
         }
     }

@@ -8,43 +8,81 @@ import Foundation
 
 public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConvertible {
     private enum Storage: Sendable {
-        /// units x 10^exponent
-        case small(units: Int64, exponent: Int)
-        case big(Decimal)
+        /// units x 10^exponent, shown with at least max(0, -exponent) + `extraScale` fraction
+        /// digits (a parsed value's scale is its own digits, so `extraScale` is 0). Every field
+        /// of every record may be one, so this is kept within 16 bytes: a `Value` is as large
+        /// as its largest case.
+        case small(units: Int64, exponent: Int32, extraScale: Int16)
+        /// Anything else: boxed, as it is rare.
+        case big(Big)
+    }
+
+    private final class Big: Sendable {
+        let value: Decimal
+        let scale: Int
+        init(_ value: Decimal, scale: Int) {
+            self.value = value
+            self.scale = scale
+        }
     }
 
     private var storage: Storage
+
     /// Fraction digits to show at least (the source's own digits).
-    public var scale: Int
+    public var scale: Int {
+        get {
+            switch storage {
+            case .small(_, let exponent, let extra): max(0, -Int(exponent)) + Int(extra)
+            case .big(let big): big.scale
+            }
+        }
+        set {
+            let scale = max(0, newValue)
+            switch storage {
+            case .small(let units, let exponent, _): storage = Self.storage(units: units, exponent: Int(exponent), scale: scale)
+            case .big(let big): storage = .big(Big(big.value, scale: scale))
+            }
+        }
+    }
+
+    /// `units` x 10^`exponent`, small when the exponent and the scale fit.
+    private static func storage(units: Int64, exponent: Int, scale: Int) -> Storage {
+        if let e = Int32(exactly: exponent), let extra = Int16(exactly: scale - max(0, -exponent)) {
+            return .small(units: units, exponent: e, extraScale: extra)
+        }
+        return .big(Big(Decimal(sign: units < 0 ? .minus : .plus, exponent: exponent, significand: Decimal(units.magnitude)), scale: scale))
+    }
 
     public init(_ value: Decimal, scale: Int = 0) {
-        self.scale = max(0, scale)
-        storage = .big(value)
-        if let small = Self.small(from: value) { storage = small }
+        let scale = max(0, scale)
+        if let (units, exponent) = Self.small(from: value) {
+            storage = Self.storage(units: units, exponent: exponent, scale: scale)
+        } else {
+            storage = .big(Big(value, scale: scale))
+        }
     }
 
     public init(_ integer: Int64) {
-        storage = .small(units: integer, exponent: 0)
-        scale = 0
+        storage = .small(units: integer, exponent: 0, extraScale: 0)
     }
 
     /// The value as a Foundation `Decimal`, for arithmetic.
     public var value: Decimal {
         get {
             switch storage {
-            case .big(let d): return d
-            case .small(let units, let exponent):
-                return Decimal(sign: units < 0 ? .minus : .plus, exponent: exponent, significand: Decimal(units.magnitude))
+            case .big(let big): return big.value
+            case .small(let units, let exponent, _):
+                return Decimal(sign: units < 0 ? .minus : .plus, exponent: Int(exponent), significand: Decimal(units.magnitude))
             }
         }
         set {
-            storage = Self.small(from: newValue) ?? .big(newValue)
+            self = ExactDecimal(newValue, scale: scale)
         }
     }
 
-    private static func small(from d: Decimal) -> Storage? {
+    private static func small(from d: Decimal) -> (units: Int64, exponent: Int)? {
         guard !d.isNaN else { return nil }
-        if d.isZero { return .small(units: 0, exponent: 0) }
+        if d.isZero { return (0, 0) }
         // Decimal's own text is exact; reading it back as digits is the portable way in.
         var text = d.description
         var negative = false
@@ -61,7 +99,7 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             units = a
             if seenPoint { fraction += 1 }
         }
-        return .small(units: negative ? -units : units, exponent: -fraction)
+        return (negative ? -units : units, -fraction)
     }
 
     /// Parses a plain decimal literal: optional sign, digits, optional fraction. No exponent
@@ -109,15 +147,15 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         if overflow, utf8.prefix(while: { $0 != 101 && $0 != 69 }).drop(while: { !(49...57).contains($0) }).filter({ (48...57).contains($0) }).count > 38 {
             return nil
         }
-        scale = max(0, fractionDigits - exponent)
+        let scale = max(0, fractionDigits - exponent)
         if !overflow {
-            storage = .small(units: negative ? -units : units, exponent: exponent - fractionDigits)
+            storage = Self.storage(units: negative ? -units : units, exponent: exponent - fractionDigits, scale: scale)
             return
         }
         let mantissaText = String(decoding: utf8[..<(exponent != 0 ? (utf8.firstIndex { $0 == 101 || $0 == 69 } ?? utf8.count) : utf8.count)], as: UTF8.self)
         guard var decimal = Decimal(string: mantissaText, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
         if exponent != 0 { decimal = decimal * Decimal(sign: .plus, exponent: exponent, significand: 1) }
-        storage = .big(decimal)
+        storage = .big(Big(decimal, scale: scale))
     }
 
     /// Plain notation, never an exponent, at least `scale` fraction digits.
@@ -130,10 +168,12 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     /// Appends the text of `description`; integer work for values that fit in 64 bits, as this
     /// runs for every decimal cell of every output.
     public func write(into out: inout [UInt8]) {
-        guard case .small(let units, var exponent) = storage else {
+        guard case .small(let units, let smallExponent, _) = storage else {
             out.append(contentsOf: slowDescription.utf8)
             return
         }
+        var exponent = Int(smallExponent)
+        let scale = self.scale
         var magnitude = units.magnitude
         if magnitude == 0 { exponent = min(exponent, 0) }
         // Trailing zeros beyond what the scale asks for are not shown.
@@ -171,7 +211,7 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// Significant digits of the value (no leading or trailing zeros).
     public var significantDigits: Int {
-        guard case .small(let units, _) = storage else {
+        guard case .small(let units, _, _) = storage else {
             return slowDescription.utf8.filter { $0 >= 48 && $0 <= 57 }.drop { $0 == 48 }.count
         }
         var m = units.magnitude
@@ -186,8 +226,8 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     /// rounded from the decimal text, so 15 significant digits always read back the same.
     public var nearestDouble: Double? {
         // An integer below 2^53 divided by an exact power of ten is correctly rounded by IEEE division.
-        if case .small(let units, let exponent) = storage, units.magnitude < 1 << 53, exponent <= 0, exponent >= -22 {
-            return Double(units) / Self.powersOfTen[-exponent]
+        if case .small(let units, let exponent, _) = storage, units.magnitude < 1 << 53, exponent <= 0, exponent >= -22 {
+            return Double(units) / Self.powersOfTen[-Int(exponent)]
         }
         return Double(description)
     }
@@ -208,7 +248,7 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     public static func == (lhs: ExactDecimal, rhs: ExactDecimal) -> Bool {
-        if case .small(let a, let ea) = lhs.storage, case .small(let b, let eb) = rhs.storage, ea == eb { return a == b }
+        if case .small(let a, let ea, _) = lhs.storage, case .small(let b, let eb, _) = rhs.storage, ea == eb { return a == b }
         return lhs.value == rhs.value
     }
 

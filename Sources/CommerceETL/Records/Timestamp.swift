@@ -41,14 +41,19 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 }
 
 public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var year: Int
-    public var month: Int
-    public var day: Int
+    public let year: Int
+    // Month and day in a byte each, so a date fits in the 16 bytes a `Value` case may take.
+    private let storedMonth: UInt8
+    private let storedDay: UInt8
+    public var month: Int { Int(storedMonth) }
+    public var day: Int { Int(storedDay) }
 
+    /// Month and day as read (two digits at most); a value beyond a byte is kept as 255 and so
+    /// stays invalid.
     public init(year: Int, month: Int, day: Int) {
         self.year = year
-        self.month = month
-        self.day = day
+        storedMonth = UInt8(clamping: month)
+        storedDay = UInt8(clamping: day)
     }
 
     /// Howard Hinnant's civil-from-days.

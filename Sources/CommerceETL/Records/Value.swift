@@ -10,7 +10,8 @@ public enum Value: Sendable, Hashable {
     case dateTime(Timestamp)
     case date(CalendarDate)
     case array([Value])
-    case object(Record)
+    /// Boxed, so that a `Value` is 24 bytes rather than 32 (a record is three references).
+    indirect case object(Record)
 
     public var isNull: Bool { if case .null = self { true } else { false } }
 
