@@ -18,19 +18,31 @@ final class SchemaNode: Sendable {
     let children: [String: SchemaNode]
     /// The children again, found by the bytes of their element name (`child(named:)`), so the
     /// reader neither makes a `String` of each tag name nor hashes one: an open-addressing table
-    /// of FNV-1a hashes over `entries`.
-    private let entries: [(bytes: [UInt8], name: String, node: SchemaNode)]
+    /// of FNV-1a hashes over the names' bytes, all in one array (nothing retained per lookup).
+    private let names: [String]
+    private let nodes: [SchemaNode]
+    private let nameBytes: [UInt8]
+    private let nameRanges: [Range<Int>]
     private let slots: [Int32]
 
     init(type: AuroraFieldType?, children: [String: SchemaNode]) {
         self.type = type
         self.children = children
-        entries = children.sorted { $0.key < $1.key }.map { (Array($0.key.utf8), $0.key, $0.value) }
+        let sorted = children.sorted { $0.key < $1.key }
+        names = sorted.map(\.key)
+        nodes = sorted.map(\.value)
+        var bytes: [UInt8] = [], ranges: [Range<Int>] = []
+        for name in names {
+            ranges.append(bytes.count..<(bytes.count + name.utf8.count))
+            bytes.append(contentsOf: name.utf8)
+        }
+        nameBytes = bytes
+        nameRanges = ranges
         var size = 4
-        while size < entries.count * 2 { size *= 2 }
+        while size < names.count * 2 { size *= 2 }
         var slots = [Int32](repeating: 0, count: size)
-        for (index, entry) in entries.enumerated() {
-            var slot = entry.bytes.withUnsafeBufferPointer { Self.hash($0) } & (size - 1)
+        for (index, range) in ranges.enumerated() {
+            var slot = bytes.withUnsafeBufferPointer { Self.hash(UnsafeBufferPointer(rebasing: $0[range])) } & (size - 1)
             while slots[slot] != 0 { slot = (slot + 1) & (size - 1) }
             slots[slot] = Int32(index + 1)
         }
@@ -40,21 +52,28 @@ final class SchemaNode: Sendable {
     /// The child element with this name: its name as a `String` (shared, not made again), its
     /// node, and its place among this node's children (`childCount` in all).
     func child(named bytes: UnsafeBufferPointer<UInt8>) -> (name: String, node: SchemaNode, index: Int)? {
-        guard !entries.isEmpty else { return nil }
+        guard let index = childIndex(named: bytes) else { return nil }
+        return (names[index], nodes[index], index)
+    }
+
+    private func childIndex(named bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard !names.isEmpty else { return nil }
         let mask = slots.count - 1
         var slot = Self.hash(bytes) & mask
-        while true {
-            let index = Int(slots[slot])
-            if index == 0 { return nil }
-            let entry = entries[index - 1]
-            if entry.bytes.count == bytes.count, entry.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) {
-                return (entry.name, entry.node, index - 1)
+        return nameBytes.withUnsafeBufferPointer { all in
+            while true {
+                let index = Int(slots[slot])
+                if index == 0 { return nil }
+                let range = nameRanges[index - 1]
+                if range.count == bytes.count, memcmp(all.baseAddress! + range.lowerBound, bytes.baseAddress!, bytes.count) == 0 {
+                    return index - 1
+                }
+                slot = (slot + 1) & mask
             }
-            slot = (slot + 1) & mask
         }
     }
 
-    var childCount: Int { entries.count }
+    var childCount: Int { names.count }
 
     private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var h: UInt32 = 2_166_136_261
