@@ -90,7 +90,9 @@ public struct SQLiteLoad: LoadKind {
     }
 
     /// The table rows are written to: the table itself, or the one that replaces it.
-    var building: String { mode == .replace ? "_cetl_new_\(table)" : table }
+    /// What a `replace` load builds its table as until publish.
+    static let buildingPrefix = "_cetl_new_"
+    var building: String { mode == .replace ? Self.buildingPrefix + table : table }
 
     /// Finishes the table in the open transaction: swaps a rebuilt table in place of the old one
     /// and creates the indexes. Safe to repeat (a run interrupted while publishing does it again).

@@ -67,6 +67,11 @@ final class SQLiteTable {
         }
     }
 
+    /// The table as the pipeline names it, for messages (not the table a `replace` load builds).
+    var shownName: String {
+        mode == .replace && name.hasPrefix(SQLiteLoad.buildingPrefix) ? String(name.dropFirst(SQLiteLoad.buildingPrefix.count)) : name
+    }
+
     func release() { statement = nil }
 
     /// Creates the table if no row did (a run with no records still leaves the table).
@@ -213,7 +218,7 @@ final class SQLiteTable {
         guard let type, let wanted = Self.declaredType(value), type != wanted else { return }
         if type == "DECIMAL", wanted == "INTEGER", case .integer = value { return }
         if type.isEmpty { return }
-        throw ETLError("table '\(name)': column '\(column)' is \(type), but a record holds \(value.kindName) \(value.flatText.map { "'\($0.prefix(40))'" } ?? "")")
+        throw ETLError("table '\(shownName)': column '\(column)' is \(type), but a record holds \(value.kindName) \(value.flatText.map { "'\($0.prefix(40))'" } ?? "")")
     }
 
     /// `bind` with the column's name looked up only for a message.

@@ -99,7 +99,7 @@ final class SQLiteWriter: LoadWriter {
         }
         if isTop, load.mode == .upsert {
             for k in load.key where (record.fields[k] ?? .null).isNull {
-                throw ETLError("table '\(name)': key column '\(k)' is missing or null in a record")
+                throw ETLError("table '\(table.shownName)': key column '\(k)' is missing or null in a record")
             }
         }
         let rowid = try table.write(columns, db: db)
