@@ -4,13 +4,9 @@
 # three outputs from the same store (scripts/compare/reference_export.py). Prints wall and CPU
 # seconds and peak memory of each, the store's own CPU during each run (a separate process, not
 # counted in either), and the ratios. Usage: scripts/compare-export.sh [ORDERS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 orders="${1:-20000}"
-swift build -c release --product commerce-etl >/dev/null
-bin="$(swift build -c release --show-bin-path)/commerce-etl"
+source "$(dirname "$0")/compare/setup.sh"
 repo="$PWD"
-work="$(mktemp -d)"
 port=$((20000 + RANDOM % 20000))
 "$bin" demo-store --port "$port" --orders "$orders" --products 10 --token t > "$work/store.log" 2>&1 &
 store=$!

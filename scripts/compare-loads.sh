@@ -5,12 +5,8 @@
 # (read back from the CSV, numbers as numbers) into a table of the same columns, and `gzip -6`
 # compresses the same CSV bytes, and the CSV's bytes are written again with plain 64 KiB writes
 # (scripts/compare/reference_write.py), the floor for the CSV load. Usage: scripts/compare-loads.sh [ROWS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
-swift build -c release --product commerce-etl >/dev/null
-bin="$(swift build -c release --show-bin-path)/commerce-etl"
-work="$(mktemp -d)"
+source "$(dirname "$0")/compare/setup.sh"
 trap 'rm -rf "$work"' EXIT
 "$bin" bench --skip-xml --skip-parse --json-products 0 --load-rows "$rows" --keep-csv "$work/rows.csv"
 echo "the same rows, other tools:"

@@ -6,13 +6,9 @@
 #   - xmllint --stream --noout (libxml2 reading alone; apt-get install libxml2-utils)
 #   - Python's ElementTree building a dict per order and writing the same CSV (scripts/compare/reference_replay.py)
 # and prints wall and CPU seconds, peak memory and the ratios. Usage: scripts/compare-replay.sh [PAGES]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 pages="${1:-100}"
 command -v xmllint >/dev/null || { echo "needs xmllint: apt-get install -y libxml2-utils" >&2; exit 2; }
-swift build -c release --product commerce-etl >/dev/null
-bin="$(swift build -c release --show-bin-path)/commerce-etl"
-work="$(mktemp -d)"
+source "$(dirname "$0")/compare/setup.sh"
 port=$((20000 + RANDOM % 20000))
 "$bin" demo-store --port "$port" --orders $((pages * 200)) --products 10 > "$work/store.log" 2>&1 &
 store=$!
