@@ -15,8 +15,7 @@ public enum AuroraFieldType: Sendable {
 /// parent's node without building the dotted path of every element.
 final class SchemaNode: Sendable {
     let type: AuroraFieldType?
-    let children: [String: SchemaNode]
-    /// The children again, found by the bytes of their element name (`child(named:)`), so the
+    /// The children, found by the bytes of their element name (`child(named:)`), so the
     /// reader neither makes a `String` of each tag name nor hashes one: an open-addressing table
     /// of FNV-1a hashes over the names' bytes, all in one array (nothing retained per lookup).
     private let names: [String]
@@ -27,7 +26,6 @@ final class SchemaNode: Sendable {
 
     init(type: AuroraFieldType?, children: [String: SchemaNode]) {
         self.type = type
-        self.children = children
         let sorted = children.sorted { $0.key < $1.key }
         names = sorted.map(\.key)
         nodes = sorted.map(\.value)
