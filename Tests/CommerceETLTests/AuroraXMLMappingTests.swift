@@ -253,6 +253,19 @@ extension Record {
         }
     }
 
+    /// Text in the envelope (outside the records) has its entities decoded like record text.
+    @Test func anErrorMessageWithEntitiesIsDecoded() {
+        let xml = """
+            <AuroraResponseEnvelope><Responses><Response><Ack>Failure</Ack>
+            <Errors><Error><Code>7</Code><Message>Token &amp; key &lt;expired&gt; &#233;t&#xE9;</Message></Error></Errors>
+            </Response></Responses></AuroraResponseEnvelope>
+            """
+        #expect(throws: AuroraXMLRecordReader.Failure.self) { _ = try parseAurora(xml, resource: .orders) }
+        do { _ = try parseAurora(xml, resource: .orders) } catch {
+            #expect((error as? AuroraXMLRecordReader.Failure)?.message == "the API answered Ack Failure: code 7, Token & key <expired> été")
+        }
+    }
+
     @Test func pagingTokenIsRead() throws {
         var parser = XMLPullParser()
         var reader = AuroraXMLRecordReader(resource: .orders)

@@ -122,7 +122,9 @@ public struct AuroraXMLRecordReader {
                 if selfClosing, let record = try endElement(&parser) { return record }
             case .text(let range):
                 if frames.isEmpty {
-                    outerText += parser.string(range)
+                    var decoded: [UInt8] = []
+                    parser.appendText(range, to: &decoded)
+                    outerText += String(decoding: decoded, as: UTF8.self)
                     continue
                 }
                 if frames[frames.count - 1].hasChildElements, try parser.withBytes(range, { Self.isSpace($0) }) { continue }
