@@ -155,8 +155,8 @@ public struct XMLPullParser {
             searchedQuote = 0
             if buffer[position + 1] == UInt8(ascii: "/") {
                 var from = position + 2, to = end
-                while from < to, Self.isSpace(buffer[from]) { from += 1 }
-                while to > from, Self.isSpace(buffer[to - 1]) { to -= 1 }
+                while from < to, isXMLSpace(buffer[from]) { from += 1 }
+                while to > from, isXMLSpace(buffer[to - 1]) { to -= 1 }
                 guard isName(from, to) else {
                     let name = String(decoding: buffer[from..<to], as: UTF8.self)
                     throw XMLSyntaxError(line: line, column: column, message: "malformed end tag '</\(name)>'")
@@ -430,26 +430,25 @@ public struct XMLPullParser {
     /// The name of the start tag between `from` and `to`; its attributes go to `attributes`.
     private mutating func parseTag(_ from: Int, _ to: Int) throws(XMLSyntaxError) -> Range<Int> {
         var i = from
-        func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
-        while i < to, !isSpace(buffer[i]) { i += 1 }
+        while i < to, !isXMLSpace(buffer[i]) { i += 1 }
         guard isName(from, i) else {
             throw XMLSyntaxError(line: line, column: column, message: "malformed start tag '<\(string(from..<i))'")
         }
         let nameRange = from..<i
         if !attributes.isEmpty { attributes = [] }
         while true {
-            while i < to, isSpace(buffer[i]) { i += 1 }
+            while i < to, isXMLSpace(buffer[i]) { i += 1 }
             if i >= to { break }
             let name = string(nameRange)
             let nameStart = i
-            while i < to, buffer[i] != UInt8(ascii: "="), !isSpace(buffer[i]) { i += 1 }
+            while i < to, buffer[i] != UInt8(ascii: "="), !isXMLSpace(buffer[i]) { i += 1 }
             let attrName = String(decoding: buffer[nameStart..<i], as: UTF8.self)
-            while i < to, isSpace(buffer[i]) { i += 1 }
+            while i < to, isXMLSpace(buffer[i]) { i += 1 }
             guard i < to, buffer[i] == UInt8(ascii: "=") else {
                 throw XMLSyntaxError(line: line, column: column, message: "attribute '\(attrName)' of <\(name)> has no value")
             }
             i += 1
-            while i < to, isSpace(buffer[i]) { i += 1 }
+            while i < to, isXMLSpace(buffer[i]) { i += 1 }
             guard i < to, buffer[i] == 34 || buffer[i] == 39 else {
                 throw XMLSyntaxError(line: line, column: column, message: "attribute '\(attrName)' of <\(name)> is not quoted")
             }
@@ -483,7 +482,6 @@ public struct XMLPullParser {
         }
     }
 
-    private static func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
 
     /// Text with entity and character references decoded.
     private mutating func decodeText(_ range: Range<Int>) throws(XMLSyntaxError) -> String {
@@ -542,20 +540,21 @@ public struct XMLPullParser {
     }
 }
 
+/// Space as XML means it: space, tab, newline, carriage return.
+@inline(__always) func isXMLSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
+
 extension String {
     public func trimmingXMLSpace() -> String {
         // Most values have nothing to trim: a first and last byte that are not XML space mean
         // the first and last characters are not either, so the value is returned as it is.
-        if let first = utf8.first, let last = utf8.last, !Self.isXMLSpaceByte(first), !Self.isXMLSpaceByte(last) { return self }
+        if let first = utf8.first, let last = utf8.last, !isXMLSpace(first), !isXMLSpace(last) { return self }
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" || f == "\n" || f == "\r" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s.removeLast() }
         return String(s)
     }
 
-    public var isXMLWhitespace: Bool { utf8.allSatisfy(Self.isXMLSpaceByte) }
-
-    private static func isXMLSpaceByte(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
+    public var isXMLWhitespace: Bool { utf8.allSatisfy(isXMLSpace) }
 }
 
 extension String {

@@ -441,16 +441,13 @@ public struct AuroraXMLRecordReader {
         return n
     }
 
-    private static func isSpace(_ bytes: some Sequence<UInt8>) -> Bool {
-        bytes.allSatisfy { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }
-    }
+    private static func isSpace(_ bytes: some Sequence<UInt8>) -> Bool { bytes.allSatisfy(isXMLSpace) }
 
     /// `range` without XML space at either end.
     private static func trimmed(_ range: Range<Int>, in text: [UInt8]) -> Range<Int> {
         var from = range.lowerBound, to = range.upperBound
-        func space(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
-        while from < to, space(text[from]) { from += 1 }
-        while to > from, space(text[to - 1]) { to -= 1 }
+        while from < to, isXMLSpace(text[from]) { from += 1 }
+        while to > from, isXMLSpace(text[to - 1]) { to -= 1 }
         return from..<to
     }
 }

@@ -125,16 +125,14 @@ final class SQLiteTable {
         }
     }
 
-    /// The kinds of value `check` lets into a column of this declared type.
+    /// One value of each kind, in `kind(_:)`'s bit order, to derive the masks from `fits`.
+    private static let samples: [Value] = [.null, .bool(true), .integer(0), .decimal(ExactDecimal(0)), .string(""),
+                                           .dateTime(Timestamp(epochSeconds: 0)), .date(CalendarDate(year: 2000, month: 1, day: 1)),
+                                           .array([]), .object(Record())]
+
+    /// The kinds of value `fits` lets into a column of this declared type.
     private static func kinds(for type: String?) -> UInt16 {
-        guard let type, !type.isEmpty else { return 0x1FF }
-        let null: UInt16 = 1 << 0
-        switch type {
-        case "INTEGER": return null | 1 << 1 | 1 << 2
-        case "DECIMAL": return null | 1 << 2 | 1 << 3
-        case "TEXT": return null | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 8
-        default: return null
-        }
+        samples.reduce(0) { mask, sample in fits(sample, type: type) ? mask | kind(sample) : mask }
     }
 
     /// Inserts (or upserts) one row (a record's fields, or columns built for a child row);
@@ -214,11 +212,16 @@ final class SQLiteTable {
     }
 
     /// A value must fit the column it goes into.
+    /// Whether a value may go into a column of this declared type (nil or "": any).
+    private static func fits(_ value: Value, type: String?) -> Bool {
+        guard let type, let wanted = declaredType(value), type != wanted else { return true }
+        if type == "DECIMAL", wanted == "INTEGER", case .integer = value { return true }
+        return type.isEmpty
+    }
+
     private func check(_ value: Value, _ column: String, type: String?) throws {
-        guard let type, let wanted = Self.declaredType(value), type != wanted else { return }
-        if type == "DECIMAL", wanted == "INTEGER", case .integer = value { return }
-        if type.isEmpty { return }
-        throw ETLError("table '\(shownName)': column '\(column)' is \(type), but a record holds \(value.kindName) \(value.flatText.map { "'\($0.prefix(40))'" } ?? "")")
+        guard !Self.fits(value, type: type) else { return }
+        throw ETLError("table '\(shownName)': column '\(column)' is \(type ?? ""), but a record holds \(value.kindName) \(value.flatText.map { "'\($0.prefix(40))'" } ?? "")")
     }
 
     /// `bind` with the column's name looked up only for a message.
