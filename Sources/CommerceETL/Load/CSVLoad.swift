@@ -90,53 +90,61 @@ public struct CSVLoad: LoadKind {
         try CSVWriter(output: StagedOutput(path: path, run: run), format: self, resume: resume)
     }
 
-    /// One cell's bytes.
-    func appendCell(_ value: Value?, to out: inout [UInt8]) {
+    /// One cell's bytes (a missing field is written as null).
+    func appendCell<Out: ByteOutput & ~Copyable>(_ value: borrowing Value, to out: inout Out) {
         switch value {
-        case nil, .null?:
-            append(null, guard: false, to: &out)
+        case .null:
+            append(null, guardFormula: false, to: &out)
         // Digits, signs, points, dashes and colons: never quoted, never a formula.
-        case .integer(let n)?: JSONWriter.writeInteger(n, into: &out)
-        case .decimal(let d)?: d.write(into: &out)
-        case .bool(let b)?: out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .dateTime(let t)?: t.write(into: &out)
-        case .date(let d)?: d.write(into: &out)
-        case .string(let text)?:
-            append(text, guard: formulaGuard && Self.startsLikeAFormula(text) && ExactDecimal(parsing: text) == nil, to: &out)
-        case let nested?:
+        case .integer(let n): JSONWriter.writeInteger(n, into: &out)
+        case .decimal(let d): d.write(into: &out)
+        case .bool(let b): out.append(b ? "true" : "false")
+        case .dateTime(let t): t.write(into: &out)
+        case .date(let d): d.write(into: &out)
+        case .string(let text):
+            // A number ("-5", "+44 ...") is not a formula: only text that a spreadsheet would run.
+            append(text, guardFormula: formulaGuard, numbersAreSafe: true, to: &out)
+        case .array, .object:
             var json: [UInt8] = []
-            nested.writeFlat(into: &json)
-            append(String(decoding: json, as: UTF8.self), guard: false, to: &out)
+            value.writeFlat(into: &json)
+            append(String(decoding: json, as: UTF8.self), guardFormula: false, to: &out)
         }
     }
 
     /// '=', '+', '-', '@', tab or carriage return first: a spreadsheet may run the cell.
-    private static func startsLikeAFormula(_ text: String) -> Bool {
-        switch text.utf8.first {
+    private static func startsLikeAFormula(_ first: UInt8?) -> Bool {
+        switch first {
         case UInt8(ascii: "=")?, UInt8(ascii: "+")?, UInt8(ascii: "-")?, UInt8(ascii: "@")?, 9?, 13?: true
         default: false
         }
     }
 
-    func append(_ text: String, guard: Bool, to out: inout [UInt8]) {
-        let prefix: UInt8? = `guard` && Self.startsLikeAFormula(text) ? UInt8(ascii: "'") : nil
+    /// `text` as one cell: quoted when it holds the delimiter, a quote or a line break; with
+    /// `guardFormula`, prefixed with `'` when it starts like a formula (unless it is a number and
+    /// `numbersAreSafe`).
+    func append<Out: ByteOutput & ~Copyable>(_ text: String, guardFormula: Bool, numbersAreSafe: Bool = false, to out: inout Out) {
         let d = delimiter
-        let needsQuotes = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-            for b in bytes where b == d || b == 34 || b == 10 || b == 13 { return true }
-            return false
-        } ?? text.utf8.contains { $0 == d || $0 == 34 || $0 == 10 || $0 == 13 }
-        guard needsQuotes else {
+        func write(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout Out) {
+            let prefix: UInt8? = guardFormula && Self.startsLikeAFormula(bytes.first)
+                && !(numbersAreSafe && ExactDecimal(parsing: text) != nil) ? UInt8(ascii: "'") : nil
+            var needsQuotes = false
+            for b in bytes where b == d || b == 34 || b == 10 || b == 13 { needsQuotes = true; break }
+            guard needsQuotes else {
+                if let prefix { out.append(prefix) }
+                out.append(bytes: bytes)
+                return
+            }
+            out.append(34)
             if let prefix { out.append(prefix) }
-            out.append(contentsOf: text.utf8)
-            return
+            for byte in bytes {
+                if byte == 34 { out.append(34) }
+                out.append(byte)
+            }
+            out.append(34)
         }
-        out.append(34)
-        if let prefix { out.append(prefix) }
-        for byte in text.utf8 {
-            if byte == 34 { out.append(34) }
-            out.append(byte)
-        }
-        out.append(34)
+        if let done: Void = text.utf8.withContiguousStorageIfAvailable({ write($0, to: &out) }) { return done }
+        let copy = Array(text.utf8)
+        copy.withUnsafeBufferPointer { write($0, to: &out) }
     }
 
     var lineEnd: [UInt8] { crlf ? [13, 10] : [10] }

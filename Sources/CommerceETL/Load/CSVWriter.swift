@@ -11,7 +11,6 @@ final class CSVWriter: LoadWriter {
     private var segments: [(rows: Int, columns: Int)] = []
     private var rows = 0
     private var started = false
-    private var line: [UInt8] = []
 
     init(output: StagedOutput, format: CSVLoad, resume: Value? = nil) throws {
         self.output = output
@@ -81,13 +80,12 @@ final class CSVWriter: LoadWriter {
             if format.bom { try file.write([0xEF, 0xBB, 0xBF]) }
             if format.header { try file.write(headerLine(columns)) }
         }
-        var line = self.line
-        line.removeAll(keepingCapacity: true)
+        var line = OutputBuffer(capacity: 1 << 17)
         for record in records {
             if let fixed = format.columns {
                 for (i, column) in fixed.enumerated() {
                     if i > 0 { line.append(format.delimiter) }
-                    format.appendCell(record.value(at: column.path), to: &line)
+                    format.appendCell(record.value(at: column.path) ?? .null, to: &line)
                 }
             } else if inColumnOrder(record) {
                 // The usual case: the record's fields are the columns, in order.
@@ -100,19 +98,17 @@ final class CSVWriter: LoadWriter {
             } else {
                 for (i, column) in columns.enumerated() {
                     if i > 0 { line.append(format.delimiter) }
-                    format.appendCell(record.fields[column], to: &line)
+                    format.appendCell(record.fields[column] ?? .null, to: &line)
                 }
             }
             if format.crlf { line.append(13) }
             line.append(10)
             if line.count >= 1 << 16 {
-                try file.write(line)
-                line.removeAll(keepingCapacity: true)
+                try line.withBytes { try file.write($0) }
+                line.removeAll()
             }
         }
-        try file.write(line)
-        line.removeAll(keepingCapacity: true)
-        self.line = line
+        try line.withBytes { try file.write($0) }
         // Every row of this batch has the full width known now (earlier batches may have less).
         if let last = segments.last, last.columns == columns.count {
             segments[segments.count - 1].rows += records.count
@@ -126,7 +122,7 @@ final class CSVWriter: LoadWriter {
         var out: [UInt8] = []
         for (i, name) in names.enumerated() {
             if i > 0 { out.append(format.delimiter) }
-            format.append(name, guard: format.formulaGuard, to: &out)
+            format.append(name, guardFormula: format.formulaGuard, to: &out)
         }
         out.append(contentsOf: format.lineEnd)
         return out

@@ -152,7 +152,6 @@ final class NDJSONGzipWriter: LoadWriter {
     private var current: Part?
     private var done: [(StagedOutput, Int64)] = []
     private var rows = 0
-    private var buffer: [UInt8] = []
     private var closed = false
 
     init(load: NDJSONGzipLoad, run: RunContext, resume: Value? = nil) throws {
@@ -213,15 +212,18 @@ final class NDJSONGzipWriter: LoadWriter {
 
     func write(_ records: [Record]) throws {
         guard var part = current else { return }
-        // A local buffer: class properties touched per byte cost an exclusivity check each.
-        var buffer = self.buffer
-        buffer.removeAll(keepingCapacity: true)
+        // Formatted into a local buffer (no per-byte bookkeeping); the compressor gets a copy of
+        // each chunk, as it compresses on its own queue.
+        var buffer = OutputBuffer(capacity: 1 << 17)
+        func handOff(to compressor: BackgroundCompressor) throws {
+            try compressor.compress(buffer.withBytes { Array($0) })
+            buffer.removeAll()
+        }
         let maxRecords = load.maxRecords, maxBytes = load.maxBytes
         for record in records {
             let full = (maxRecords.map { part.records >= $0 } ?? false) || (maxBytes.map { part.compressor.compressedBytes >= $0 } ?? false)
             if full, part.records > 0 {
-                try part.compressor.compress(buffer)
-                buffer.removeAll(keepingCapacity: true)
+                try handOff(to: part.compressor)
                 try close(part)
                 part = try open(part: done.count + 1)
                 current = part
@@ -229,15 +231,10 @@ final class NDJSONGzipWriter: LoadWriter {
             JSONWriter.write(record, into: &buffer)
             buffer.append(10)
             part.records += 1
-            if maxBytes != nil, buffer.count >= 1 << 12 {
-                // Compress as we go so the compressed size the rotation looks at stays current.
-                try part.compressor.compress(buffer)
-                buffer.removeAll(keepingCapacity: true)
-            }
+            // With a size limit, compress as we go so the compressed size the rotation looks at stays current.
+            if buffer.count >= (maxBytes != nil ? 1 << 12 : 1 << 18) { try handOff(to: part.compressor) }
         }
-        try part.compressor.compress(buffer)
-        buffer.removeAll(keepingCapacity: true)
-        self.buffer = buffer
+        try handOff(to: part.compressor)
         current = part
         rows += records.count
     }

@@ -167,9 +167,9 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// Appends the text of `description`; integer work for values that fit in 64 bits, as this
     /// runs for every decimal cell of every output.
-    public func write(into out: inout [UInt8]) {
+    public func write<Out: ByteOutput & ~Copyable>(into out: inout Out) {
         guard case .small(let units, let smallExponent, _) = storage else {
-            out.append(contentsOf: slowDescription.utf8)
+            out.append(slowDescription)
             return
         }
         var exponent = Int(smallExponent)
@@ -186,27 +186,27 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         withDecimalDigits(magnitude) { digits in
             let count = digits.count
             if exponent >= 0 {
-                out.append(contentsOf: digits)
-                if magnitude != 0 { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: exponent)) }
+                out.append(bytes: digits)
+                if magnitude != 0 { out.append(UInt8(ascii: "0"), count: exponent) }
                 if scale > 0 {
                     out.append(UInt8(ascii: "."))
-                    out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: scale))
+                    out.append(UInt8(ascii: "0"), count: scale)
                 }
             } else if count > fraction {
                 // The point goes before the last `fraction` digits.
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[..<(count - fraction)]))
+                out.append(bytes: UnsafeBufferPointer(rebasing: digits[..<(count - fraction)]))
                 out.append(UInt8(ascii: "."))
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[(count - fraction)...]))
+                out.append(bytes: UnsafeBufferPointer(rebasing: digits[(count - fraction)...]))
             } else {
                 // 0.00ddd
                 out.append(UInt8(ascii: "0"))
                 out.append(UInt8(ascii: "."))
-                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: fraction - count))
-                out.append(contentsOf: digits)
+                out.append(UInt8(ascii: "0"), count: fraction - count)
+                out.append(bytes: digits)
             }
         }
         guard exponent < 0 else { return }
-        if fraction < scale { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: scale - fraction)) }
+        if fraction < scale { out.append(UInt8(ascii: "0"), count: scale - fraction) }
     }
 
     /// Significant digits of the value (no leading or trailing zeros).

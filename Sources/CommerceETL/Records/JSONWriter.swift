@@ -2,10 +2,10 @@
 // their field order and decimals must be written digit for digit, never through `Double`.
 
 public enum JSONWriter {
-    public static func write(_ value: Value, into out: inout [UInt8]) {
+    public static func write<Out: ByteOutput & ~Copyable>(_ value: Value, into out: inout Out) {
         switch value {
-        case .null: out.append(contentsOf: "null".utf8)
-        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .null: out.append("null")
+        case .bool(let b): out.append(b ? "true" : "false")
         case .integer(let i): writeInteger(i, into: &out)
         case .decimal(let d): d.write(into: &out)
         case .string(let s): writeString(s, into: &out)
@@ -31,7 +31,7 @@ public enum JSONWriter {
         }
     }
 
-    public static func write(_ record: Record, into out: inout [UInt8]) {
+    public static func write<Out: ByteOutput & ~Copyable>(_ record: Record, into out: inout Out) {
         out.append(UInt8(ascii: "{"))
         // Through the storage of the keys and values: iterating the pairs copies each.
         record.fields.keys.elements.withUnsafeBufferPointer { keys in
@@ -49,17 +49,17 @@ public enum JSONWriter {
 
     private static let hex = Array("0123456789abcdef".utf8)
 
-    public static func writeInteger(_ n: Int64, into out: inout [UInt8]) {
+    public static func writeInteger<Out: ByteOutput & ~Copyable>(_ n: Int64, into out: inout Out) {
         if n < 0 { out.append(UInt8(ascii: "-")) }
         let m = n.magnitude
         if m < 10 {
             out.append(UInt8(ascii: "0") + UInt8(m))
             return
         }
-        withDecimalDigits(m) { out.append(contentsOf: $0) }
+        withDecimalDigits(m) { out.append(bytes: $0) }
     }
 
-    public static func writeString(_ s: String, into out: inout [UInt8]) {
+    public static func writeString<Out: ByteOutput & ~Copyable>(_ s: String, into out: inout Out) {
         out.append(UInt8(ascii: "\""))
         let utf8 = s.utf8
         let plain = utf8.withContiguousStorageIfAvailable { bytes -> Bool in
@@ -67,19 +67,19 @@ public enum JSONWriter {
             return true
         } ?? !utf8.contains(where: { $0 < 0x20 || $0 == 34 || $0 == 92 })
         if plain {
-            out.append(contentsOf: utf8)
+            out.append(s)
             out.append(UInt8(ascii: "\""))
             return
         }
         for byte in utf8 {
             switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-            case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
+            case UInt8(ascii: "\""): out.append(92); out.append(34)
+            case UInt8(ascii: "\\"): out.append(92); out.append(92)
+            case 0x0A: out.append(92); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(92); out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(92); out.append(UInt8(ascii: "t"))
             case 0..<0x20:
-                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                for b in [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]] { out.append(b) }
             default: out.append(byte)
             }
         }

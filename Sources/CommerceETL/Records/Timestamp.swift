@@ -16,7 +16,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.epochSeconds < rhs.epochSeconds }
 
     /// Appends `description`'s bytes without building a string.
-    public func write(into out: inout [UInt8]) {
+    public func write<Out: ByteOutput & ~Copyable>(into out: inout Out) {
         let local = epochSeconds + Int64(offsetSeconds)
         let days = floorDiv(local, 86_400)
         let secs = Int(local - days * 86_400)
@@ -84,11 +84,11 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     /// Appends `description`'s bytes without building a string.
-    public func write(into out: inout [UInt8]) {
+    public func write<Out: ByteOutput & ~Copyable>(into out: inout Out) {
         if (0...9999).contains(year) {
             two(year / 100, &out); two(year % 100, &out)
         } else {
-            out.append(contentsOf: String(year).utf8)
+            out.append(String(year))
         }
         out.append(45); two(month, &out); out.append(45); two(day, &out)
     }
@@ -188,7 +188,7 @@ public enum DateParser {
 
 @inline(__always) private func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 
-@inline(__always) private func two(_ n: Int, _ out: inout [UInt8]) {
+@inline(__always) private func two<Out: ByteOutput & ~Copyable>(_ n: Int, _ out: inout Out) {
     out.append(UInt8(ascii: "0") + UInt8(n / 10 % 10))
     out.append(UInt8(ascii: "0") + UInt8(n % 10))
 }

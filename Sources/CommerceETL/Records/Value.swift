@@ -34,13 +34,13 @@ public enum Value: Sendable, Hashable {
     }
 
     /// Appends `flatText`'s bytes (nothing for null), without building strings for numbers and dates.
-    public func writeFlat(into out: inout [UInt8]) {
+    public func writeFlat<Out: ByteOutput & ~Copyable>(into out: inout Out) {
         switch self {
         case .null: return
-        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .bool(let b): out.append(b ? "true" : "false")
         case .integer(let i): JSONWriter.writeInteger(i, into: &out)
         case .decimal(let d): d.write(into: &out)
-        case .string(let s): out.append(contentsOf: s.utf8)
+        case .string(let s): out.append(s)
         case .dateTime(let t): t.write(into: &out)
         case .date(let d): d.write(into: &out)
         case .array, .object: JSONWriter.write(self, into: &out)
