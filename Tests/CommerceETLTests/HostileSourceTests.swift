@@ -165,6 +165,19 @@ struct HostileSourceTests {
         expectFailure(jsonResult, ["stage 'orders': page 1: malformed JSON from \(json.url)/api/v1/orders", "nested more than 100 levels deep"])
     }
 
+    // MARK: a server that is not there
+
+    @Test func aClosedPortFailsAsRefusedAfterTheRetriesWithoutWaitingOutTimeouts() async throws {
+        // A port something listened on a moment ago, closed now: the mistyped-port case.
+        let gone = try await HostileServer.start { _ in .text("") }
+        let url = gone.xmlURL
+        await gone.stop()
+        // Default settings (retries 5, connect_timeout 10 s): every attempt is refused at once,
+        // so the run gives up after the backoff alone (the time is reported in the README).
+        let result = try await run(connection: "type: aurora-xml, url: \"\(url)\", token: \"${AURORA_TOKEN}\"", extract: "resource: orders")
+        expectFailure(result, ["stage 'orders': page 1", "cannot connect to \(url)", "connection refused", "gave up after 6 attempts"])
+    }
+
     // MARK: secrets
 
     @Test func aServerThatEchoesTheRequestCannotLeakTheToken() async throws {

@@ -36,7 +36,7 @@ struct AmeriCommerceExtractor: Extractor {
         if let mark = cut?.tracker.value { context.state?.propose(stage, mark) }
     }
 
-    private func fetchAll(base: String, client: HTTPClient, output: IncrementalEmitter, resume: Value?, log: RunLog) async throws {
+    private func fetchAll(base: String, client: ConnectionClient, output: IncrementalEmitter, resume: Value?, log: RunLog) async throws {
         let exchange = HTTPExchange(client: client, settings: connection.http)
         let limiter = connection.http.rateLimit.map { RateLimiter(perSecond: $0) }
         let policy = RetryPolicy(connection.http)

@@ -25,7 +25,7 @@ struct AuroraRESTExtractor: Extractor {
         try await output.end(.object(["done": .bool(true)]))
     }
 
-    private func fetchAll(base: String, client: HTTPClient, output: RecordEmitter, resume: Value?, log: RunLog) async throws {
+    private func fetchAll(base: String, client: ConnectionClient, output: RecordEmitter, resume: Value?, log: RunLog) async throws {
         let exchange = HTTPExchange(client: client, settings: connection.http)
         let limiter = connection.http.rateLimit.map { RateLimiter(perSecond: $0) }
         let tokens = AccessTokens(exchange: exchange, connection: connection, base: base, limiter: limiter)

@@ -49,7 +49,7 @@ struct AuroraXMLExtractor: Extractor {
         }
     }
 
-    private func fetchAll(endpoint: String, client: HTTPClient, output: IncrementalEmitter, resume: Value?, log: RunLog) async throws {
+    private func fetchAll(endpoint: String, client: ConnectionClient, output: IncrementalEmitter, resume: Value?, log: RunLog) async throws {
         let limiter = connection.http.rateLimit.map { RateLimiter(perSecond: $0) }
         let policy = RetryPolicy(connection.http)
         let invalid = InvalidText()
@@ -102,7 +102,7 @@ struct AuroraXMLExtractor: Extractor {
 /// Fetches and parses one page; failures are classified for `RetryPolicy`.
 private struct PageFetcher: Sendable {
     var endpoint: String
-    var client: HTTPClient
+    var client: ConnectionClient
     var connection: AuroraXMLConnection
     var request: AuroraXMLGetRequest
     var limiter: RateLimiter?
@@ -116,9 +116,11 @@ private struct PageFetcher: Sendable {
         http.body = .bytes(ByteBuffer(string: request.envelope(token: connection.token, page: page, pagingToken: pagingToken)))
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(http, timeout: .seconds(Int64(connection.http.timeout)))
+            response = try await client.execute(http)
         } catch is CancellationError {
             throw CancellationError()
+        } catch let failure as FetchError {
+            throw failure
         } catch {
             throw FetchError.transient("cannot reach \(endpoint): \(Self.describe(error))")
         }

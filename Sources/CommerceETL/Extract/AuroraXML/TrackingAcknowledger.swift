@@ -17,7 +17,7 @@ struct TrackingAcknowledger: Sendable {
         }
     }
 
-    private func send(_ orderIDs: [Int64], client: HTTPClient) async throws {
+    private func send(_ orderIDs: [Int64], client: ConnectionClient) async throws {
         let exchange = HTTPExchange(client: client, settings: connection.http)
         let policy = RetryPolicy(connection.http)
         for start in stride(from: 0, to: orderIDs.count, by: Self.batch) {

@@ -6,7 +6,7 @@ import NIOHTTP1
 
 /// One HTTP exchange for the JSON connectors, with failures classified for `RetryPolicy`.
 struct HTTPExchange: Sendable {
-    var client: HTTPClient
+    var client: ConnectionClient
     var settings: HTTPSettings
 
     struct Answer: Sendable {
@@ -30,11 +30,13 @@ struct HTTPExchange: Sendable {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {
-            let response = try await client.execute(request, timeout: .seconds(Int64(settings.timeout)))
+            let response = try await client.execute(request)
             let bytes = try await response.body.collect(upTo: settings.maxResponseBytes)
             return Answer(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
         } catch is CancellationError {
             throw CancellationError()
+        } catch let failure as FetchError {
+            throw failure
         } catch is NIOTooManyBytesError {
             throw FetchError.permanent("the answer from \(Self.withoutQuery(url)) is larger than \(settings.responseLimitText)")
         } catch {

@@ -6,8 +6,10 @@ import NIOCore
 public struct HTTPSettings: Sendable {
     /// Pages requested at once.
     public var concurrency: Int
-    /// Seconds to wait for a connection, or between bytes of an answer.
+    /// Seconds to wait between bytes of an answer.
     public var timeout: Int
+    /// Seconds to wait for a connection to the server.
+    public var connectTimeout: Int
     /// Seconds one request may take, its whole answer included.
     public var deadline: Int
     /// Retries of a failed page before the run fails.
@@ -23,11 +25,13 @@ public struct HTTPSettings: Sendable {
     /// From one request an hour to 100,000 a second.
     public static let rateLimitRange = (1.0 / 3600)...100_000
 
-    public init(concurrency: Int = Keys.concurrency.value, timeout: Int = Keys.timeout.value, deadline: Int = Keys.deadline.value,
+    public init(concurrency: Int = Keys.concurrency.value, timeout: Int = Keys.timeout.value, connectTimeout: Int = Keys.connectTimeout.value,
+                deadline: Int = Keys.deadline.value,
                 retries: Int = Keys.retries.value, rateLimit: Double? = nil, maxRetryWait: Int = Keys.maxRetryWait.value,
                 maxResponseBytes: Int = Keys.maxResponseMB.value << 20) {
         self.concurrency = concurrency
         self.timeout = timeout
+        self.connectTimeout = connectTimeout
         self.deadline = deadline
         self.retries = retries
         self.rateLimit = rateLimit
@@ -37,7 +41,8 @@ public struct HTTPSettings: Sendable {
 
     public enum Keys {
         public static let concurrency = Key.integer("concurrency", in: 1...64, doc: "pages requested at once").defaulting(4)
-        public static let timeout = Key.integer("timeout", in: 1...3600, doc: "seconds to wait for a connection, or between bytes of an answer").defaulting(60)
+        public static let timeout = Key.integer("timeout", in: 1...3600, doc: "seconds to wait for the server's answer, or between its bytes").defaulting(60)
+        public static let connectTimeout = Key.integer("connect_timeout", in: 1...600, doc: "seconds to wait for a connection to the server; a refused connection, an unknown host or an unreachable network fails the attempt at once, and attempts are retried by `retries`").defaulting(10)
         public static let deadline = Key.integer("deadline", in: 1...86_400, doc: "seconds one request may take, its whole answer included (a server that sends one byte a second meets it); not retried: the run fails (and can be continued from its last checkpoint)").defaulting(300)
         public static let retries = Key.integer("retries", in: 0...20, doc: "retries of a failed page before the run fails").defaulting(5)
         public static let rateLimit = Key.custom("rate_limit", .number(minimum: "0.000277", maximum: "100000"),
@@ -55,11 +60,12 @@ public struct HTTPSettings: Sendable {
 
     /// The keys every HTTP connection has.
     public static var options: [OptionSpec] {
-        [Keys.concurrency.spec, Keys.timeout.spec, Keys.deadline.spec, Keys.retries.spec, Keys.rateLimit.spec, Keys.maxRetryWait.spec, Keys.maxResponseMB.spec]
+        [Keys.concurrency.spec, Keys.timeout.spec, Keys.connectTimeout.spec, Keys.deadline.spec, Keys.retries.spec, Keys.rateLimit.spec, Keys.maxRetryWait.spec, Keys.maxResponseMB.spec]
     }
 
     static func parse(_ config: ConfigMap) -> HTTPSettings {
-        HTTPSettings(concurrency: config.read(Keys.concurrency), timeout: config.read(Keys.timeout), deadline: config.read(Keys.deadline),
+        HTTPSettings(concurrency: config.read(Keys.concurrency), timeout: config.read(Keys.timeout),
+                     connectTimeout: config.read(Keys.connectTimeout), deadline: config.read(Keys.deadline),
                      retries: config.read(Keys.retries), rateLimit: config.read(Keys.rateLimit), maxRetryWait: config.read(Keys.maxRetryWait),
                      maxResponseBytes: config.read(Keys.maxResponseMB) << 20)
     }
@@ -80,22 +86,46 @@ enum HTTPConnectionSettings {
     }
 
     static func client(_ settings: HTTPSettings) -> HTTPClient {
-        let t = TimeAmount.seconds(Int64(settings.timeout))
         // Redirects are not followed: an API that redirects would take the credentials headers
         // (X-AC-Auth-Token, Authorization) to wherever it points. A 3xx fails with its status.
-        return HTTPClient(eventLoopGroupProvider: .singleton,
-                          configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: t, read: t)))
+        HTTPClient(eventLoopGroupProvider: .singleton,
+                   configuration: .init(redirectConfiguration: .disallow,
+                                        timeout: .init(connect: .seconds(Int64(settings.connectTimeout)), read: .seconds(Int64(settings.timeout)))))
     }
 
     /// Runs `body` with a client of its own, shut down afterwards whether or not `body` throws.
-    static func withClient<T>(_ settings: HTTPSettings, _ body: (HTTPClient) async throws -> T) async throws -> T {
+    static func withClient<T>(_ settings: HTTPSettings, _ body: (ConnectionClient) async throws -> T) async throws -> T {
         let client = client(settings)
         do {
-            let result = try await body(client)
+            let result = try await body(ConnectionClient(client: client, settings: settings))
             try await client.shutdown()
             return result
         } catch {
             try? await client.shutdown()
+            throw error
+        }
+    }
+}
+
+/// A connection's HTTP client: checks that the server takes connections before the first
+/// request and after one that got no answer (see `ConnectProbe`).
+struct ConnectionClient: Sendable {
+    let client: HTTPClient
+    let settings: HTTPSettings
+    let probe: ConnectProbe
+
+    init(client: HTTPClient, settings: HTTPSettings) {
+        self.client = client
+        self.settings = settings
+        probe = ConnectProbe(connectTimeout: .seconds(settings.connectTimeout))
+    }
+
+    func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        try await probe.check(request.url)
+        do {
+            return try await client.execute(request, timeout: .seconds(Int64(settings.timeout)))
+        } catch {
+            if !(error is CancellationError) { probe.forget(request.url) }
             throw error
         }
     }
