@@ -30,7 +30,9 @@ public final class DemoStoreServer: Sendable {
     }
 
     /// Starts a store on `port` (0: any free port) and returns once it accepts connections.
-    public static func start(_ config: DemoStoreConfig, port: Int = 0, logger: Logger? = nil) async throws -> DemoStoreServer {
+    /// `requestLog` gets one line per request answered ("POST /v2/orders?page=2 -> 200, 48213 bytes, 3 ms").
+    public static func start(_ config: DemoStoreConfig, port: Int = 0, logger: Logger? = nil,
+                             requestLog: (@Sendable (String) -> Void)? = nil) async throws -> DemoStoreServer {
         let state = StoreState(config: config)
         let xml = XMLAPI(state: state)
         let rest = AuroraRESTAPI(state: state)
@@ -39,7 +41,7 @@ public final class DemoStoreServer: Sendable {
         let router = Router()
         router.post(RouterPath(xmlPath)) { request, _ -> Response in
             let body = Array(try await request.body.collect(upTo: 16 << 20).readableBytesView)
-            return try await answer(body, state: state) { DemoResponse(status: 200, headers: [("Content-Type", "application/xml; charset=utf-8")], body: xml.respond(to: body)) }
+            return try await answer(body, what: "POST \(xmlPath)", state: state, log: requestLog) { DemoResponse(status: 200, headers: [("Content-Type", "application/xml; charset=utf-8")], body: xml.respond(to: body)) }
         }
         for path in ["/v2/**", "/api/v1/**"] {
             let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
@@ -50,7 +52,7 @@ public final class DemoStoreServer: Sendable {
                                        query: parseQuery(Substring(request.uri.query ?? "")), headers: headers, body: body)
                 // The request's bytes, for fault draws: method, target and body.
                 let key = Array("\(request.method.rawValue) \(request.uri.description)".utf8) + body
-                return try await answer(key, state: state) { path.hasPrefix("/v2") ? rest.respond(demo) : ameri.respond(demo) }
+                return try await answer(key, what: "\(request.method.rawValue) \(request.uri.description)", state: state, log: requestLog) { path.hasPrefix("/v2") ? rest.respond(demo) : ameri.respond(demo) }
             }
             router.get(RouterPath(path), use: handler)
             router.post(RouterPath(path), use: handler)
@@ -83,8 +85,20 @@ public final class DemoStoreServer: Sendable {
         _ = try? await task.value
     }
 
-    /// Adds latency and faults around one API's answer.
-    private static func answer(_ key: [UInt8], state: StoreState, _ respond: () -> DemoResponse) async throws -> Response {
+    /// Adds latency and faults around one API's answer, logging it in one line when asked.
+    private static func answer(_ key: [UInt8], what: String, state: StoreState, log: (@Sendable (String) -> Void)?,
+                               _ respond: () -> DemoResponse) async throws -> Response {
+        let started = ContinuousClock.now
+        let response = try await faultyAnswer(key, state: state, respond)
+        if let log {
+            let ms = Int(((ContinuousClock.now - started) / .milliseconds(1)).rounded())
+            let size = response.body.contentLength.map { "\($0) bytes" } ?? "streamed"
+            log("\(what) -> \(response.status.code), \(size), \(ms) ms")
+        }
+        return response
+    }
+
+    private static func faultyAnswer(_ key: [UInt8], state: StoreState, _ respond: () -> DemoResponse) async throws -> Response {
         let config = state.config
         state.begin()
         defer { state.end() }

@@ -21,8 +21,10 @@ struct DemoStoreCommand: AsyncParsableCommand {
     var latency = "0ms"
     @Option(help: "Faults per request, e.g. 500=0.05,503=0.05,429=0.05,slow=0.02,close=0.02,cut=0.02 or all=0.2.")
     var faults = ""
-    @Option(help: "The AuthToken requests must carry (default: any non-empty token).")
+    @Option(help: "The AuthToken (Aurora XML) and X-AC-Auth-Token (AmeriCommerce) requests must carry (default: any non-empty token).")
     var token: String?
+    @Flag(name: .shortAndLong, help: "Log each request in one line.")
+    var verbose = false
 
     func run() async throws {
         guard (0...65_535).contains(port) else {
@@ -44,13 +46,20 @@ struct DemoStoreCommand: AsyncParsableCommand {
         }
         let config = DemoStoreConfig(orders: orders, products: products, seed: seed, latency: latency, faults: plan, token: token)
         let server: DemoStoreServer
-        do { server = try await DemoStoreServer.start(config, port: port) } catch {
+        var log: (@Sendable (String) -> Void)? = nil
+        if verbose { log = { line in DemoStoreCommand.say("request: " + line) } }
+        do { server = try await DemoStoreServer.start(config, port: port, requestLog: log) } catch {
             printError("error: \(error)")
             throw ExitCode(ExitStatus.failed)
         }
-        print("demo store: \(orders) orders, \(products) products, seed \(seed)")
-        print("Aurora XML API: \(server.xmlURL)")
-        print("press Ctrl-C to stop")
+        // Written at once (not buffered until exit when standard output is a pipe), so a script
+        // that starts the store can read its URLs.
+        let token = self.token == nil ? "any non-empty token, e.g. local-test" : "the one given with --token"
+        Self.say("demo store: \(orders) orders, \(products) products, seed \(seed), on 127.0.0.1:\(server.port)")
+        Self.say("Aurora XML API:      \(server.xmlURL)  (token: \(token))")
+        Self.say("Aurora v2 REST API:  \(server.auroraRESTURL)  (client_id and client_secret: any non-empty values)")
+        Self.say("AmeriCommerce API:   \(server.americommerceURL)  (token: \(token))")
+        Self.say("press Ctrl-C to stop")
         signal(SIGINT, SIG_IGN)
         let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         let (stopped, finish) = AsyncStream<Void>.makeStream()
@@ -58,6 +67,11 @@ struct DemoStoreCommand: AsyncParsableCommand {
         interrupt.resume()
         for await _ in stopped {}
         await server.stop()
-        print("stopped")
+        Self.say("stopped")
+    }
+
+    /// A line on standard output, written at once.
+    static func say(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 }

@@ -1,5 +1,6 @@
 // The command-line interface: parses arguments and calls the library. Exit codes:
-// 0 success, 1 the run failed, 2 bad usage or an invalid pipeline.
+// 0 success, 1 the run failed, 2 bad usage or an invalid pipeline, 3 another run of the
+// pipeline is in progress, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP.
 import ArgumentParser
 import CommerceETL
 import DemoStore
@@ -9,6 +10,8 @@ import Logging
 enum ExitStatus {
     static let failed: Int32 = 1
     static let invalid: Int32 = 2
+    /// Another run of the same pipeline holds its state directory.
+    static let busy: Int32 = 3
     static let interrupted: Int32 = 130
     static let terminated: Int32 = 143
     static let hungUp: Int32 = 129
@@ -77,21 +80,12 @@ final class StopSignals: @unchecked Sendable {
     func cancel() { sources.forEach { $0.cancel() } }
 }
 
-/// Every message goes through here, with the run's secrets taken out.
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((Secrets.redact(text) + "\n").utf8))
-}
-
-/// Output that shows what a pipeline names (the plan, a run's summary), with secrets taken out:
-/// a URL may carry a password.
-func printOutput(_ text: String) {
-    print(Secrets.redact(text))
-}
-
 /// Loads and validates pipeline files, printing every diagnostic; nil if any had errors.
 func loadPipeline(_ file: String) -> Pipeline? {
     let outcome = PipelineLoader.load(file: file)
-    for diagnostic in outcome.diagnostics { printError(diagnostic.description) }
+    for d in outcome.diagnostics {
+        console().log(d.severity == .error ? .error : .warning, d.description, fields: ["file": "\(d.location.file)", "line": "\(d.location.line)", "column": "\(d.location.column)"], plain: true)
+    }
     if outcome.omitted > 0 { printError("\(file): \(outcome.omitted) more problem(s) not shown") }
     return outcome.hasErrors ? nil : outcome.pipeline
 }
@@ -111,8 +105,10 @@ struct Run: AsyncParsableCommand {
     @Argument(help: "The pipeline file (YAML).")
     var pipeline: String
 
-    @Flag(name: .shortAndLong, help: "Log progress to standard error.")
-    var verbose = false
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Seconds between progress lines when standard error is not a terminal (with -v).")
+    var progressInterval = 10
 
     @Option(help: "Where the pipeline keeps its state (default .commerce-etl/state/<pipeline>).")
     var stateDir: String?
@@ -120,12 +116,16 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Continue the interrupted run (a run does so anyway when one is found; this adds a note when there is none).")
     var resume = false
 
+    func validate() throws {
+        guard (1...86_400).contains(progressInterval) else { throw ValidationError("--progress-interval must be from 1 to 86400 seconds, found \(progressInterval)") }
+    }
+
     func run() async throws {
+        let console = output.install()
         guard let pipeline = loadPipeline(pipeline) else { throw ExitCode(ExitStatus.invalid) }
         let file = self.pipeline
-        var logger = Logger(label: "commerce-etl")
-        logger.logLevel = verbose ? .info : .notice
-        let runner = PipelineRunner(pipeline: pipeline, log: RunLog(logger: logger), storeLauncher: DemoStoreLauncher(),
+        let progress = RunProgress()
+        let runner = PipelineRunner(pipeline: pipeline, log: RunLog(logger: output.logger(), progress: progress), storeLauncher: DemoStoreLauncher(),
                                     stateDirectory: stateDir, resume: resume)
 
         // Ctrl-C, and the SIGTERM that cron, systemd and Kubernetes send, cancel the run (which
@@ -133,22 +133,32 @@ struct Run: AsyncParsableCommand {
         let task = Task { try await runner.run() }
         let signals = StopSignals { task.cancel() }
         defer { signals.cancel() }
+        let display = ProgressDisplay.start(progress, console: console, interval: .seconds(progressInterval))
+        func stopDisplay() async {
+            display?.cancel()
+            await display?.value
+            console.clearLive()
+        }
 
         do {
             let report = try await task.value
-            printOutput(Summary.render(report))
+            await stopDisplay()
+            if console.verbosity != .quiet { printOutput(Summary.render(report), fields: Summary.fields(report)) }
         } catch is CancellationError {
+            await stopDisplay()
             printError("\(signals.received.name): no output was changed")
             throw ExitCode(signals.received.exitCode)
         } catch let stopped as RunStopped {
+            await stopDisplay()
             let interrupted = stopped.underlying is CancellationError
             printError(interrupted ? signals.received.name : "error: \(stopped)")
             printError("the run stopped; what it wrote up to its last checkpoint is kept (\(stopped.saved)): run the same command again to continue it, or discard it with 'commerce-etl state reset \(file)'")
             throw ExitCode(interrupted ? signals.received.exitCode : ExitStatus.failed)
         } catch {
+            await stopDisplay()
             printError("error: \(error)")
             printError("the run failed; no output was changed")
-            throw ExitCode(ExitStatus.failed)
+            throw ExitCode(error is RunInProgress ? ExitStatus.busy : ExitStatus.failed)
         }
     }
 }
@@ -200,6 +210,9 @@ func parseDuration(_ text: String) -> Duration? {
     milliseconds.round()
     return .milliseconds(Int64(milliseconds))
 }
+
+// The library's messages go through the console of the command being run.
+LoggingSystem.bootstrap { _ in ConsoleLogHandler(console: console) }
 
 // Bad usage exits 2, as invalid pipelines do, rather than ArgumentParser's 64.
 do {

@@ -14,10 +14,19 @@ struct LoadTask: StageTask {
 
     func run(input: BoundedChannel<Batch>?, output: StageOutputs) async throws -> StageStats {
         guard let input else { throw ETLError("stage '\(id)' has no input") }
-        let writer = try load.makeWriter(services.run, resume: resume)
+        var context = services.run
+        context.logger = context.logger.stage(id)
+        let progress = context.logger.progress
+        progress.start(id, kind: kind)
+        let writer = try load.makeWriter(context, resume: resume)
         services.writers.add(writer)
+        var written = 0
         while let batch = try await input.receive() {
-            if !batch.records.isEmpty { try writer.write(batch.records) }
+            if !batch.records.isEmpty {
+                try writer.write(batch.records)
+                written += batch.records.count
+                progress.update(id) { [written] in $0.records = written }
+            }
             if let mark = batch.mark {
                 if mark.restart { try writer.restart() }
                 try services.checkpoints.report(output: id, mark: mark, state: try writer.checkpoint(final: mark.final))
@@ -25,6 +34,7 @@ struct LoadTask: StageTask {
         }
         let result = try writer.finish()
         services.results.add(result)
+        progress.update(id) { $0.finished = true }
         // Rows include what an interrupted run this one continues had written.
         return StageStats(id: id, kind: kind, recordsIn: result.rows, recordsOut: result.rows,
                           rows: result.rows, bytes: result.staged.isEmpty ? nil : result.bytes, target: load.target,

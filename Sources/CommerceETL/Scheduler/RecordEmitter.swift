@@ -32,9 +32,13 @@ public final class RecordEmitter: @unchecked Sendable {
     private var pageLast: Record? = nil
     private var fingerprints: [Int: Int] = [:]
 
+    /// Where the counts are shown while the run goes on.
+    private let progress: RunProgress?
+
     init(batchSize: Int, extract: String = "", checkpointEvery: Int = PipelineKeys.checkpointEvery.value, resume: SavedCheckpoint.Extract? = nil,
-         maxPages: Int? = nil, send: @escaping @Sendable (Batch) async throws -> Void) {
+         maxPages: Int? = nil, progress: RunProgress? = nil, send: @escaping @Sendable (Batch) async throws -> Void) {
         self.batchSize = batchSize
+        self.progress = progress
         self.maxPages = maxPages
         self.send = send
         self.extract = extract
@@ -60,7 +64,24 @@ public final class RecordEmitter: @unchecked Sendable {
     public func countPage() throws {
         pages += 1
         pageCount = 0
+        showProgress()
         try checkPageCap()
+    }
+
+    /// The totals the API announced (pages, and records when it says), for progress and an ETA.
+    public func expect(pages: Int?, records: Int?) {
+        progress?.update(extract) {
+            $0.totalPages = pages
+            $0.totalRecords = records
+        }
+    }
+
+    private func showProgress() {
+        let (count, pages) = (self.count, self.pages)
+        progress?.update(extract) {
+            $0.records = count
+            $0.pages = pages
+        }
     }
 
     private func checkPageCap() throws {
@@ -92,6 +113,7 @@ public final class RecordEmitter: @unchecked Sendable {
     /// when a checkpoint is due).
     public func pageDone(_ position: @autoclosure () -> Value) async throws {
         pages += 1
+        showProgress()
         try checkPage()
         pagesSinceMark += 1
         if pagesSinceMark >= checkpointEvery { try await mark(position(), final: false) }
@@ -129,6 +151,7 @@ public final class RecordEmitter: @unchecked Sendable {
 
     public func flush() async throws {
         guard !buffer.isEmpty else { return }
+        showProgress()
         let batch = buffer
         buffer.removeAll(keepingCapacity: true)
         try await send(Batch(records: batch))

@@ -1,4 +1,6 @@
 // Text for people: the end-of-run summary and the `plan` view of a pipeline.
+import Foundation
+import Logging
 
 public enum Summary {
     public static func render(_ report: RunReport) -> String {
@@ -15,6 +17,23 @@ public enum Summary {
         lines.append("run \(report.runID) finished in \(formatSeconds(report.seconds)); \(report.published.count) output(s) published"
                      + (report.manifest.map { ", manifest \($0)" } ?? ""))
         return lines.joined(separator: "\n")
+    }
+
+    /// The report as log fields, for `--log-format json`.
+    public static func fields(_ report: RunReport) -> Logger.Metadata {
+        var fields: Logger.Metadata = ["run_id": "\(report.runID)", "status": "published", "seconds": "\(String(format: "%.3f", report.seconds))",
+                                       "published": .array(report.published.map { .string($0) }),
+                                       "stages": .array((report.stages + report.quarantine).map { s in
+                                           var f: Logger.Metadata = ["id": "\(s.id)", "kind": "\(s.kind)", "records_in": "\(s.recordsIn)", "records_out": "\(s.recordsOut)"]
+                                           if let bytes = s.bytes { f["bytes"] = "\(bytes)" }
+                                           if let target = s.target { f["target"] = "\(target)" }
+                                           if s.skipped > 0 { f["skipped"] = "\(s.skipped)" }
+                                           if s.quarantined > 0 { f["quarantined"] = "\(s.quarantined)" }
+                                           return .dictionary(f)
+                                       })]
+        if !report.warnings.isEmpty { fields["warnings"] = .array(report.warnings.map { .string($0) }) }
+        if let manifest = report.manifest { fields["manifest"] = "\(manifest)" }
+        return fields
     }
 
     public static func plan(_ pipeline: Pipeline) -> String {

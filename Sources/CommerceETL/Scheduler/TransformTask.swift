@@ -11,7 +11,10 @@ struct TransformTask: StageTask {
 
     func run(input: BoundedChannel<Batch>?, output: StageOutputs) async throws -> StageStats {
         guard let input else { throw ETLError("stage '\(id)' has no input") }
-        let context = run
+        var context = run
+        context.logger = run.logger.stage(id)
+        let progress = run.logger.progress
+        progress.start(id, kind: "transform")
         let steps = try self.steps.map { c in
             do {
                 return ConfiguredStep(name: c.name, step: try c.step.prepared(for: context), onError: c.onError)
@@ -24,15 +27,19 @@ struct TransformTask: StageTask {
         let sink = TransformSink(output: output)
         // A step that remembers earlier records needs the batches one at a time, in order.
         let parallel = steps.contains { $0.step.isStateful } ? 1 : workers
-        let counts = try await Self.transform(input: input, apply: apply.apply, workers: parallel, sink: sink)
+        let id = self.id
+        let counts = try await Self.transform(input: input, apply: apply.apply, workers: parallel, sink: sink) { out in
+            progress.update(id) { $0.records = out }
+        }
         output.finish()
+        progress.update(id) { $0.finished = true }
         return StageStats(id: id, kind: "transform", recordsIn: counts.in, recordsOut: counts.out,
                           skipped: tally.skipped, quarantined: tally.quarantined)
     }
 
     /// Applies the steps to batches on up to `workers` tasks at once, passing results to `sink` in input order.
     static func transform(input: BoundedChannel<Batch>, apply: @escaping @Sendable ([Record]) throws -> StepOutput, workers: Int,
-                          sink: TransformSink) async throws -> (in: Int, out: Int) {
+                          sink: TransformSink, counted: (Int) -> Void = { _ in }) async throws -> (in: Int, out: Int) {
         var countIn = 0
         var countOut = 0
         try await withThrowingTaskGroup(of: (Int, StepOutput).self) { group in
@@ -44,6 +51,7 @@ struct TransformTask: StageTask {
                     nextToSend += 1
                     countOut += ready.records.count
                     try await sink.take(ready)
+                    counted(countOut)
                 }
             }
             while let batch = try await input.receive() {

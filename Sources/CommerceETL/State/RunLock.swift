@@ -29,7 +29,7 @@ public final class RunLock {
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             fd = -1
-            throw ETLError("another run of '\(pipeline)' is in progress (\(path) is locked); wait for it to finish")
+            throw RunInProgress(pipeline: pipeline, lock: path)
         }
     }
 
@@ -52,4 +52,12 @@ public final class RunLock {
     }
 
     deinit { release() }
+}
+
+/// Another run of the pipeline holds its state directory: the CLI exits with its own code (3),
+/// so a scheduler can tell "still running" from "failed".
+public struct RunInProgress: Error, CustomStringConvertible {
+    public var pipeline: String
+    public var lock: String
+    public var description: String { "another run of '\(pipeline)' is in progress (\(lock) is locked); wait for it to finish" }
 }

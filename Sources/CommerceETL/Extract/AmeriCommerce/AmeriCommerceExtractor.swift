@@ -68,7 +68,8 @@ struct AmeriCommerceExtractor: Extractor {
                                   number: { page in try await fetch(pageURL(page), page)?.records ?? [] },
                                   link: { url, page in try await fetch(url, page) },
                                   emit: { records in for record in records { try await output.emit(record) } },
-                                  pageDone: { fields in try await output.pageDone(output.position(fields)) })
+                                  pageDone: { fields in try await output.pageDone(output.position(fields)) },
+                                  expect: { output.output.expect(pages: $0, records: $1) })
     }
 
     /// `HTTP 400 Bad Request from URL: details` from the documented error body.

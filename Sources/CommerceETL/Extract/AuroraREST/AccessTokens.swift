@@ -8,11 +8,13 @@ actor AccessTokens {
     private let connection: AuroraRESTConnection
     private let base: String
     private let limiter: RateLimiter?
+    private let log: RunLog?
     private var current: (token: String, refreshAt: ContinuousClock.Instant)?
     private var refreshing: Task<String, any Error>?
 
-    init(exchange: HTTPExchange, connection: AuroraRESTConnection, base: String, limiter: RateLimiter?) {
+    init(exchange: HTTPExchange, connection: AuroraRESTConnection, base: String, limiter: RateLimiter?, log: RunLog? = nil) {
         self.exchange = exchange
+        self.log = log
         self.connection = connection
         self.base = base
         self.limiter = limiter
@@ -36,7 +38,7 @@ actor AccessTokens {
         let body = makeURL("", "", form).dropFirst()
         let url = makeURL(base, "/v2/access_token", [])
         let exchange = self.exchange, limiter = self.limiter
-        let answer = try await RetryPolicy(connection.http).run("access token") {
+        let answer = try await RetryPolicy(connection.http).run("access token", log: log) {
             let a = try await exchange.send(.POST, url, headers: [("Content-Type", "application/x-www-form-urlencoded"),
                                                                  ("Authorization", "Basic \(credentials)")],
                                             body: Array(body.utf8), limiter: limiter)

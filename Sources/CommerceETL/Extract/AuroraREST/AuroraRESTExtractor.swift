@@ -28,7 +28,7 @@ struct AuroraRESTExtractor: Extractor {
     private func fetchAll(base: String, client: ConnectionClient, output: RecordEmitter, resume: Value?, log: RunLog) async throws {
         let exchange = HTTPExchange(client: client, settings: connection.http)
         let limiter = connection.http.rateLimit.map { RateLimiter(perSecond: $0) }
-        let tokens = AccessTokens(exchange: exchange, connection: connection, base: base, limiter: limiter)
+        let tokens = AccessTokens(exchange: exchange, connection: connection, base: base, limiter: limiter, log: log)
         let policy = RetryPolicy(connection.http)
         let notices = NoticeLog(log: log)
         let invalid = InvalidText()
@@ -69,7 +69,8 @@ struct AuroraRESTExtractor: Extractor {
                                   number: { page in try await fetch(pageURL(page), "page \(page)").records },
                                   link: { link, page in try await fetch(link.hasPrefix("http") ? link : makeURL(base, link, []), "page \(page)") },
                                   emit: { records in for record in records { try await output.emit(record) } },
-                                  pageDone: { fields in try await output.pageDone(.object(fields)) })
+                                  pageDone: { fields in try await output.pageDone(.object(fields)) },
+                                  expect: { output.expect(pages: $0, records: $1) })
     }
 
     /// `Validation Error (400): incorrect: This field was not expected.` from a problem body.

@@ -79,7 +79,8 @@ extension PagedFetch {
                      number: @escaping @Sendable (Int) async throws -> [Record],
                      link: (String, Int) async throws -> JSONPage?,
                      emit: ([Record]) async throws -> Void,
-                     pageDone: (Record) async throws -> Void) async throws {
+                     pageDone: (Record) async throws -> Void,
+                     expect: (_ pages: Int?, _ records: Int?) -> Void = { _, _ in }) async throws {
         var start = 2, pages: Int? = nil, next: String? = nil
         // Records on the last page read, to tell whether the total may have been too small.
         var lastCount = -1, fullest = 0
@@ -87,12 +88,14 @@ extension PagedFetch {
             start = saved
             pages = resume?["pages"]?.int
             next = resume?["next"]?.string
+            if pages != nil { expect(pages, nil) }
         } else {
             guard let page = try await first() else { return }
             try await emit(page.records)
             lastCount = page.records.count
             fullest = lastCount
             pages = page.total.map { $0 <= 0 ? 0 : $0 / pageSize + ($0 % pageSize == 0 ? 0 : 1) }
+            if let total = page.total { expect(pages, total) }
             next = page.records.isEmpty ? nil : page.next
             try await pageDone(["page": .integer(2), "pages": pages.map { .integer(Int64($0)) } ?? .null, "next": next.map { .string($0) } ?? .null])
         }

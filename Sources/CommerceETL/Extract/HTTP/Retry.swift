@@ -2,6 +2,7 @@
 // has a bound: each attempt has a deadline for the whole answer, a server's Retry-After longer
 // than `max_retry_wait` fails the run instead of sleeping, and backoff is capped.
 import Foundation
+import Logging
 
 /// How a fetch failed: worth another try or not.
 public enum FetchError: Error, CustomStringConvertible {
@@ -63,8 +64,11 @@ public struct RetryPolicy: Sendable {
                 if let retryAfter, retryAfter > maxWait {
                     throw ETLError("\(what): \(message); the server asked to wait \(Self.seconds(retryAfter)) before retrying, longer than max_retry_wait (\(Self.seconds(maxWait)))")
                 }
-                log?.info("\(what): \(message); retrying")
-                try await Task.sleep(for: delay(attempt: attempt, retryAfter: retryAfter))
+                let wait = delay(attempt: attempt, retryAfter: retryAfter)
+                let waitText = String(format: "%.1f s", wait.seconds)
+                log?.retry("\(what): \(message); attempt \(attempt + 2) of \(retries + 1) in \(waitText)",
+                           fields: ["request": "\(what)", "attempt": "\(attempt + 2)", "wait_s": "\(waitText.dropLast(2))"])
+                try await Task.sleep(for: wait)
                 attempt += 1
             }
         }
