@@ -57,7 +57,7 @@ struct StateCommand: ParsableCommand {
                 print(stage.map { "reset the bookmark of \($0)" } ?? "reset every bookmark of \(p.name)")
             } catch {
                 printError("error: \(error)")
-                throw ExitCode(ExitStatus.failed)
+                throw ExitCode(error is RunInProgress ? ExitStatus.busy : ExitStatus.failed)
             }
         }
     }

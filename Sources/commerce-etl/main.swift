@@ -94,6 +94,7 @@ struct CommerceETLCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commerce-etl",
         abstract: "Export bulk data from e-commerce platform APIs with declarative pipelines.",
+        version: CommerceETLVersion.current,
         subcommands: [Run.self, Validate.self, Plan.self, StateCommand.self, SchemaCommand.self, DocsCommand.self, DemoStoreCommand.self, BenchCommand.self]
     )
 }

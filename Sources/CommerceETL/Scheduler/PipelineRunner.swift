@@ -93,7 +93,9 @@ public struct PipelineRunner: Sendable {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        // Eight hex digits always, so every run id has the same width (they sort and line up).
+        let hex = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let suffix = String(repeating: "0", count: 8 - hex.count) + hex
         return "\(formatter.string(from: now))-\(suffix)"
     }
 }

@@ -1,0 +1,186 @@
+// What an operator sees while a run goes on: live progress on a terminal (run under a real
+// pseudo-terminal here), plain progress and retry lines with -v elsewhere, JSON lines for log
+// shippers, --quiet, and the exit code of a run that finds another one in progress.
+import Foundation
+import Synchronization
+import Testing
+@testable import CommerceETL
+
+/// A pipeline reading `orders` orders from a built-in demo store that answers slowly.
+private func slowPipeline(orders: Int = 800, latencyMS: Int = 300, faults: String = "") -> String {
+    """
+    version: 1
+    name: slow
+    connections:
+      shop: { type: aurora-xml, url: "demo:?orders=\(orders)&products=10&latency=\(latencyMS)\(faults.isEmpty ? "" : "&faults=" + faults)", concurrency: 1 }
+    extract:
+      orders: { connection: shop, resource: orders }
+    load:
+      ids: { input: orders, csv: { path: out/ids.csv, columns: [OrderID] } }
+    """
+}
+
+/// The screen a terminal shows after `bytes`: enough of a VT100 for what the console sends
+/// (CR, LF, cursor up `ESC[nA`, erase to the end of the screen `ESC[J`).
+private func screen(after bytes: [UInt8]) -> [String] {
+    var lines: [[Character]] = [[]]
+    var row = 0, col = 0
+    let text = Array(String(decoding: bytes, as: UTF8.self))
+    var i = 0
+    while i < text.count {
+        let c = text[i]
+        if c == "\u{1B}", i + 1 < text.count, text[i + 1] == "[" {
+            var j = i + 2
+            var number = ""
+            while j < text.count, text[j].isNumber { number.append(text[j]); j += 1 }
+            if j < text.count {
+                if text[j] == "A" { row = max(0, row - (Int(number) ?? 1)) }
+                if text[j] == "J" {
+                    lines[row] = Array(lines[row].prefix(col))
+                    lines.removeSubrange((row + 1)...)
+                }
+            }
+            i = j + 1
+            continue
+        }
+        switch c {
+        case "\r": col = 0
+        case "\n", "\r\n":
+            if c == "\r\n" { col = 0 }
+            row += 1
+            if row == lines.count { lines.append([]) }
+        default:
+            while lines[row].count < col { lines[row].append(" ") }
+            if col < lines[row].count { lines[row][col] = c } else { lines[row].append(c) }
+            col += 1
+        }
+        i += 1
+    }
+    return lines.map { String($0) }.filter { !$0.isEmpty }
+}
+
+@Suite(.timeLimit(.minutes(2)))
+struct OperatorExperienceTests {
+    @Test func aRunOnATerminalShowsLiveProgressAndClearsItForTheSummary() async throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try slowPipeline().write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        // A pseudo-terminal for standard output and error, as an interactive shell gives.
+        // (posix_openpt and friends are not visible from Swift: their ioctls, as glibc does it.)
+        let master = open("/dev/ptmx", O_RDWR | O_NOCTTY)
+        try #require(master >= 0)
+        defer { close(master) }
+        var unlock: Int32 = 0, number: UInt32 = 0
+        try #require(ioctl(master, 0x4004_5431 /* TIOCSPTLCK */, &unlock) == 0)
+        try #require(ioctl(master, 0x8004_5430 /* TIOCGPTN */, &number) == 0)
+        let slave = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY)
+        try #require(slave >= 0)
+        let process = cliProcess(["run", "p.yml"], in: dir)
+        let terminal = FileHandle(fileDescriptor: slave, closeOnDealloc: true)
+        process.standardOutput = terminal
+        process.standardError = terminal
+        let received = Mutex<[UInt8]>([])
+        let reader = Thread {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = read(master, &buffer, buffer.count)
+                if n <= 0 { break }
+                received.withLock { $0 += buffer[..<n] }
+            }
+        }
+        reader.start()
+        try process.run()
+        process.waitUntilExit()
+        try terminal.close()
+        // Everything the child wrote is in the master's buffer; read until it is drained.
+        while reader.isExecuting { await Task.yield() }
+        let bytes = received.withLock { $0 }
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(text)")
+
+        // While it ran: a live line per stage, redrawn (cursor moved back up and erased).
+        #expect(text.contains("orders  extract     200 records"), "\(text)")
+        #expect(text.contains("ids     load"), "\(text)")
+        #expect(text.contains("\u{1B}[1A\u{1B}[J"), "no redraw in: \(text.debugDescription)")
+        // At the end the screen holds the summary and nothing of the progress.
+        let final = screen(after: bytes)
+        #expect(final.first == "stage   kind     in   out  bytes  target", "\(final)")
+        #expect(final.contains { $0.hasPrefix("orders  extract  -    800") }, "\(final)")
+        #expect(!final.contains { $0.contains("records") }, "\(final)")
+        #expect(final.last?.hasPrefix("run ") == true, "\(final)")
+    }
+
+    @Test func verboseOffATerminalPrintsProgressLinesAndEachRetry() async throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Five pages at 400 ms each take two seconds at least: two progress intervals of 1 s.
+        try slowPipeline(orders: 800, latencyMS: 400, faults: "503=0.3").write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        let result = try await runCLIAsync(["run", "-v", "--progress-interval", "1", "p.yml"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        // Progress: plain lines, nothing redrawn.
+        #expect(!result.stderr.contains("\u{1B}["))
+        let progress = lines.filter { $0.hasPrefix("info: stage 'orders': ") && $0.contains(" records ") }
+        #expect(!progress.isEmpty, "\(result.stderr)")
+        #expect(progress.allSatisfy { $0.range(of: #"^info: stage 'orders': [0-9,]+ records (so far \([0-9,]+/s\)|\(done\)), [0-9,]+ pages?"#, options: .regularExpression) != nil }, "\(progress)")
+        // Each retry as it happens: which request, why, which attempt and when.
+        let retries = lines.filter { $0.contains("HTTP 503") }
+        #expect(!retries.isEmpty, "\(result.stderr)")
+        #expect(retries.allSatisfy { $0.range(of: #"^info: stage 'orders': page [0-9]+: HTTP 503 from .*; attempt [2-6] of 6 in [0-9.]+ s$"#, options: .regularExpression) != nil }, "\(retries)")
+        // The summary still ends the output.
+        #expect(result.stdout.contains("ids     load     800  800"), "\(result.stdout)")
+    }
+
+    @Test func withoutVerboseOnlyTheSummaryAndWithQuietNothing() async throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try slowPipeline(orders: 400, latencyMS: 0, faults: "503=0.3").write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        let plain = try await runCLIAsync(["run", "p.yml"], in: dir)
+        #expect(plain.status == 0 && plain.stderr.isEmpty, "\(plain.stderr)")
+        #expect(plain.stdout.contains("finished in"))
+        let quiet = try await runCLIAsync(["run", "--quiet", "p.yml"], in: dir)
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty && quiet.stdout.isEmpty, "\(quiet.stdout)\(quiet.stderr)")
+        let failed = try await runCLIAsync(["run", "--quiet", "missing.yml"], in: dir)
+        #expect(failed.status == 2 && failed.stderr.contains("error: cannot read the pipeline file"))
+    }
+
+    @Test func jsonLogFormatMakesEveryLineAJSONObject() async throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try slowPipeline(orders: 600, latencyMS: 0, faults: "503=0.3").write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        let result = try await runCLIAsync(["run", "-v", "--log-format", "json", "p.yml"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        let messages = try result.stderr.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(!messages.isEmpty)
+        for m in messages {
+            #expect((m["time"] as? String)?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"#, options: .regularExpression) != nil, "\(m)")
+            #expect(["error", "warning", "notice", "info"].contains(m["level"] as? String ?? ""), "\(m)")
+            #expect(m["message"] is String)
+        }
+        let retry = try #require(messages.first { ($0["message"] as? String)?.contains("HTTP 503") == true })
+        #expect(retry["stage"] as? String == "orders")
+        #expect((retry["fields"] as? [String: Any])?["attempt"] as? String == "2")
+        // The summary is one JSON object too, with the counts as fields.
+        let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        let fields = try #require(summary["fields"] as? [String: Any])
+        let stages = try #require(fields["stages"] as? [[String: Any]])
+        #expect(stages.map { $0["id"] as? String } == ["orders", "ids"])
+        #expect(stages.last?["records_out"] as? String == "600")
+
+        // A pipeline that does not validate: the located errors as JSON, file/line/column as fields.
+        try "version: 1\nname: bad\nextract: {}\n".write(to: dir.appendingPathComponent("bad.yml"), atomically: true, encoding: .utf8)
+        let bad = try await runCLIAsync(["run", "--log-format", "json", "bad.yml"], in: dir)
+        #expect(bad.status == 2)
+        let errors = try bad.stderr.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(errors.first?["level"] as? String == "error")
+        #expect(((errors.first?["fields"] as? [String: Any])?["file"] as? String) == "bad.yml", "\(bad.stderr)")
+    }
+
+    @Test func runIDsHaveOneWidthAndTheVersionIsPrinted() throws {
+        let ids = (0..<2000).map { _ in PipelineRunner.makeRunID(Date(timeIntervalSince1970: 1_780_000_000)) }
+        #expect(Set(ids.map(\.count)) == [25], "\(ids.filter { $0.count != 25 })")
+        #expect(ids.allSatisfy { $0.range(of: #"^20260528T\d{6}Z-[0-9a-f]{8}$"#, options: .regularExpression) != nil })
+        let version = try runCLI(["--version"], in: Fixtures.packageRoot)
+        #expect(version.status == 0 && version.stdout == CommerceETLVersion.current + "\n")
+    }
+}
