@@ -95,7 +95,7 @@ struct CommerceETLCommand: AsyncParsableCommand {
         commandName: "commerce-etl",
         abstract: "Export bulk data from e-commerce platform APIs with declarative pipelines.",
         version: CommerceETLVersion.current,
-        subcommands: [Run.self, Validate.self, Plan.self, StateCommand.self, SchemaCommand.self, DocsCommand.self, DemoStoreCommand.self, BenchCommand.self]
+        subcommands: [Run.self, PreviewCommand.self, CheckCommand.self, Validate.self, Plan.self, StateCommand.self, SchemaCommand.self, DocsCommand.self, DemoStoreCommand.self, BenchCommand.self]
     )
 }
 
@@ -220,6 +220,10 @@ do {
     var command = try CommerceETLCommand.parseAsRoot()
     if let run = command as? Run {
         try await run.run()
+    } else if let check = command as? CheckCommand {
+        try await check.run()
+    } else if let preview = command as? PreviewCommand {
+        try await preview.run()
     } else if let store = command as? DemoStoreCommand {
         try await store.run()
     } else if let bench = command as? BenchCommand {

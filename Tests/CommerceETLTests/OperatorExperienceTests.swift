@@ -2,6 +2,7 @@
 // pseudo-terminal here), plain progress and retry lines with -v elsewhere, JSON lines for log
 // shippers, --quiet, and the exit code of a run that finds another one in progress.
 import Foundation
+import DemoStore
 import Synchronization
 import Testing
 @testable import CommerceETL
@@ -182,5 +183,98 @@ struct OperatorExperienceTests {
         #expect(ids.allSatisfy { $0.range(of: #"^20260528T\d{6}Z-[0-9a-f]{8}$"#, options: .regularExpression) != nil })
         let version = try runCLI(["--version"], in: Fixtures.packageRoot)
         #expect(version.status == 0 && version.stdout == CommerceETLVersion.current + "\n")
+    }
+}
+
+/// `preview` and `check` against a demo store served over HTTP by the test.
+@Suite(.timeLimit(.minutes(2)))
+struct PreviewAndCheckTests {
+    private func pipeline(_ server: DemoStoreServer, token: String = "${AURORA_TOKEN}", extra: String = "", loadDir: String = "out") -> String {
+        """
+        version: 1
+        name: try-me
+        connections:
+          shop: { type: aurora-xml, url: "\(server.xmlURL)", token: "\(token)", retries: 1 }
+          rest: { type: aurora-rest, url: "\(server.auroraRESTURL)", client_id: reporting, client_secret: "${REST_SECRET}", retries: 1 }
+        extract:
+          orders: { connection: shop, resource: orders, page_size: 50, incremental: { field: DateModified }, tracking: { filter: unsent, acknowledge: true }\(extra) }
+          products: { connection: rest, resource: products, page_size: 25 }
+        transform:
+          lines: { input: orders, steps: [ { explode: { path: Items, parent_as: order } }, { select: { order_id: order.OrderID, sku: VariationReference, quantity: Quantity } } ] }
+        load:
+          lines_csv: { input: lines, csv: { path: "\(loadDir)/lines-{run_id}.csv" } }
+          products_db: { input: products, sqlite: { path: "\(loadDir)/catalog.sqlite", table: products } }
+        """
+    }
+
+    @Test func previewShowsWhatTheLoadsReceiveAndChangesNothing() async throws {
+        let server = try await DemoStoreServer.start(DemoStoreConfig(orders: 120, products: 40, seed: 11, token: "right"))
+        defer { Task { await server.stop() } }
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try pipeline(server).write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        let env = ["AURORA_TOKEN": "right", "REST_SECRET": "s3cret-value"]
+
+        let table = try await runCLIAsync(["preview", "p.yml", "--limit", "3"], in: dir, environment: env)
+        #expect(table.status == 0, "\(table.stderr)")
+        let lines = table.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.first?.hasPrefix("lines, as lines_csv receives it: ") == true, "\(table.stdout)")
+        #expect(lines.count > 2 && lines[1].range(of: #"^order_id +sku +quantity$"#, options: .regularExpression) != nil, "\(table.stdout)")
+        #expect(table.stdout.contains("products, as products_db receives it: 3 records"))
+
+        // The records as JSON: exactly the first three orders' lines, fields as the select step left them.
+        let json = try await runCLIAsync(["preview", "p.yml", "--stage", "lines", "--limit", "3", "--format", "json"], in: dir, environment: env)
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: [[String: Any]]]
+        let rows = try #require(parsed["lines"])
+        #expect(!rows.isEmpty && rows.allSatisfy { Set($0.keys) == ["order_id", "sku", "quantity"] })
+        #expect(Set(rows.map { $0["order_id"] as! Int }).count == 3)
+
+        let fields = try await runCLIAsync(["preview", "p.yml", "--stage", "orders", "--fields", "--limit", "2"], in: dir, environment: env)
+        #expect(fields.stdout.split(separator: "\n").first?.hasPrefix("field") == true)
+        #expect(fields.stdout.contains("\nItems.0.VariationReference "), "\(fields.stdout)")
+        #expect(fields.stdout.contains("\nOrderID "))
+        #expect(!(table.stdout + json.stdout + fields.stdout + table.stderr).contains("s3cret-value"))
+
+        // Nothing was written, no state kept, no order acknowledged: a real run now exports every order.
+        #expect(Fixtures.files(in: dir) == ["p.yml"])
+        let run = try await runCLIAsync(["run", "p.yml"], in: dir, environment: env)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("orders       extract    -    120"), "\(run.stdout)")
+    }
+
+    @Test func checkReportsEachConnectionAndLoad() async throws {
+        var config = DemoStoreConfig(orders: 30, products: 10, seed: 12, token: "right")
+        config.clientSecret = "s3cret-value"
+        let server = try await DemoStoreServer.start(config)
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try pipeline(server).write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+
+        let good = try await runCLIAsync(["check", "p.yml"], in: dir, environment: ["AURORA_TOKEN": "right", "REST_SECRET": "s3cret-value"])
+        #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+        let goodLines = good.stdout.split(separator: "\n").map(String.init)
+        #expect(goodLines.count == 4, "\(good.stdout)")
+        #expect(goodLines.allSatisfy { $0.hasPrefix("ok   ") }, "\(good.stdout)")
+        #expect(goodLines[0].contains("connection shop") && goodLines[0].contains("reachable, credentials accepted"))
+        #expect(goodLines[1].contains("connection rest") && goodLines[1].contains("reachable, credentials accepted"))
+        #expect(goodLines[2].contains("load lines_csv") && goodLines[2].contains("writable"))
+
+        let bad = try await runCLIAsync(["check", "p.yml"], in: dir, environment: ["AURORA_TOKEN": "wrong", "REST_SECRET": "not-it"])
+        #expect(bad.status == 1)
+        let badLines = bad.stdout.split(separator: "\n").map(String.init)
+        #expect(badLines[0].hasPrefix("FAIL connection shop") && badLines[0].contains("reachable, credentials refused"), "\(bad.stdout)")
+        #expect(badLines[1].hasPrefix("FAIL connection rest") && badLines[1].contains("reachable, credentials refused"), "\(bad.stdout)")
+        #expect(!(bad.stdout + bad.stderr).contains("not-it") && !(bad.stdout + bad.stderr).contains("wrong\""))
+
+        // A file where the output directory should be: that load cannot be written.
+        try "".write(to: dir.appendingPathComponent("blocked"), atomically: true, encoding: .utf8)
+        try pipeline(server, loadDir: "blocked").write(to: dir.appendingPathComponent("p2.yml"), atomically: true, encoding: .utf8)
+        await server.stop()
+        let stopped = try await runCLIAsync(["check", "p2.yml"], in: dir, environment: ["AURORA_TOKEN": "right", "REST_SECRET": "s3cret-value"])
+        #expect(stopped.status == 1)
+        let stoppedLines = stopped.stdout.split(separator: "\n").map(String.init)
+        #expect(stoppedLines[0].hasPrefix("FAIL connection shop") && stoppedLines[0].contains("not reachable") && stoppedLines[0].contains("connection refused"), "\(stopped.stdout)")
+        #expect(stoppedLines[2].hasPrefix("FAIL load lines_csv") && stoppedLines[2].contains("is not a directory"), "\(stopped.stdout)")
+        #expect(Fixtures.files(in: dir) == ["blocked", "p.yml", "p2.yml"])
     }
 }

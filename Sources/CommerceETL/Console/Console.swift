@@ -160,9 +160,10 @@ public final class Console: Sendable {
         return text + String(format: ".%03dZ", Int((t - Double(seconds)) * 1000) % 1000)
     }
 
-    static func terminalWidth() -> Int {
+    /// The width of the terminal on `fd`; 100 when it is not a terminal.
+    public static func terminalWidth(_ fd: Int32 = 2) -> Int {
         var size = winsize()
-        guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 100 }
+        guard ioctl(fd, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 100 }
         return Int(size.ws_col)
     }
 

@@ -86,6 +86,8 @@ public struct CSVLoad: LoadKind {
         return columns
     }
 
+    public func checkTarget(_ run: RunContext) throws -> String { try checkWritableFile(path, run: run) }
+
     public func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
         try CSVWriter(output: StagedOutput(path: path, run: run), format: self, resume: resume)
     }

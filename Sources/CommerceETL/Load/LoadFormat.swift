@@ -16,12 +16,38 @@ public protocol LoadFormat: Sendable {
     /// swapping rebuilt tables in), for a run that was interrupted while publishing. Returns the
     /// outputs it committed.
     func completePublishing(_ run: RunContext) throws -> [String]
+    /// `check`: whether a run could write the target, without writing anything; throws what
+    /// stands in the way, returns what was found ("out/x.csv: the directory out exists and is writable").
+    func checkTarget(_ run: RunContext) throws -> String
 }
 
 extension LoadFormat {
     public func discard(_ state: Value, run: RunContext) { discardTemporaryFiles(state) }
     public func base(_ run: RunContext) throws -> Value? { nil }
     public func completePublishing(_ run: RunContext) throws -> [String] { [] }
+    public func checkTarget(_ run: RunContext) throws -> String { "\(target): nothing to check" }
+}
+
+/// Whether a file could be written at `path` (as a pipeline file wrote it): it stays inside the
+/// output base, and the nearest existing directory above it is writable (or, when the file
+/// exists, it is a regular file in a writable directory). Creates nothing.
+public func checkWritableFile(_ path: String, run: RunContext) throws -> String {
+    let final = try OutputPath.final(path, run: run)
+    var info = stat()
+    if lstat(final, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+        throw ETLError("\(final) exists and is not a regular file")
+    }
+    var dir = URL(fileURLWithPath: final).deletingLastPathComponent().path
+    var missing = 0
+    while stat(dir, &info) != 0 {
+        let parent = URL(fileURLWithPath: dir).deletingLastPathComponent().path
+        guard parent != dir else { throw ETLError("no directory above \(final) exists") }
+        dir = parent
+        missing += 1
+    }
+    guard (info.st_mode & S_IFMT) == S_IFDIR else { throw ETLError("\(dir) is not a directory, so \(final) cannot be written") }
+    guard access(dir, W_OK | X_OK) == 0 else { throw ETLError("\(dir) is not writable (\(String(cString: strerror(errno))))") }
+    return missing == 0 ? "\(final): \(dir) is writable" : "\(final): \(dir) is writable (the run creates the \(missing) missing director\(missing == 1 ? "y" : "ies") below it)"
 }
 
 /// Removes the temporary files a writer state lists under `temporary`.

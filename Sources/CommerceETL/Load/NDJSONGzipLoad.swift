@@ -63,6 +63,8 @@ public struct NDJSONGzipLoad: LoadKind {
         return path.hasSuffix(name) ? String(path.dropLast(name.count)) + partName : partName
     }
 
+    public func checkTarget(_ run: RunContext) throws -> String { try checkWritableFile(path, run: run) }
+
     public func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
         try NDJSONGzipWriter(load: self, run: run, resume: resume)
     }

@@ -23,6 +23,8 @@ struct QuarantineLoad: LoadFormat {
         var records: Int
     }
 
+    func checkTarget(_ run: RunContext) throws -> String { try checkWritableFile(path, run: run) }
+
     func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
         let writer = Writer(path: path, run: run)
         // A file an interrupted run opened is continued (and published) even if no record follows.

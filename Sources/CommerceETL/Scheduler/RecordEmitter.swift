@@ -32,6 +32,18 @@ public final class RecordEmitter: @unchecked Sendable {
     private var pageLast: Record? = nil
     private var fingerprints: [Int: Int] = [:]
 
+    /// `preview`: stop the extractor (by throwing from `pageDone`/`countPage`) once this many
+    /// pages are read; `stoppedEarly` says it happened.
+    var stopAfterPages: Int? = nil
+    private(set) var stoppedEarly = false
+
+    private func stopIfEnough() throws {
+        if let stopAfterPages, pages >= stopAfterPages {
+            stoppedEarly = true
+            throw EnoughRead()
+        }
+    }
+
     /// Where the counts are shown while the run goes on.
     private let progress: RunProgress?
 
@@ -66,6 +78,7 @@ public final class RecordEmitter: @unchecked Sendable {
         pageCount = 0
         showProgress()
         try checkPageCap()
+        try stopIfEnough()
     }
 
     /// The totals the API announced (pages, and records when it says), for progress and an ETA.
@@ -115,6 +128,8 @@ public final class RecordEmitter: @unchecked Sendable {
         pages += 1
         showProgress()
         try checkPage()
+        if stopAfterPages != nil { try await flush() }
+        try stopIfEnough()
         pagesSinceMark += 1
         if pagesSinceMark >= checkpointEvery { try await mark(position(), final: false) }
     }

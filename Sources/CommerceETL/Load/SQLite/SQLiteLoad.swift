@@ -68,6 +68,22 @@ public struct SQLiteLoad: LoadKind {
         return SQLiteLoad(path: path, table: table, mode: mode, key: key, childTables: childTables, indexes: indexes)
     }
 
+    /// An existing database must open for writing and take a write lock (then released, nothing
+    /// written); a new one needs a writable directory.
+    public func checkTarget(_ run: RunContext) throws -> String {
+        let final = try OutputPath.final(path, run: run)
+        guard FileManager.default.fileExists(atPath: final) else { return try checkWritableFile(path, run: run) }
+        let db = try SQLiteDatabase(path: final)
+        defer { db.close() }
+        do {
+            try db.execute("BEGIN IMMEDIATE")
+            try db.execute("ROLLBACK")
+        } catch {
+            throw ETLError("\(final) opens but cannot be written: \(describe(error))")
+        }
+        return "\(final): the database opens and takes a write lock (table \(table))"
+    }
+
     public func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
         try SQLiteWriter(database: try run.resources.shared(SQLiteFiles.self) { SQLiteFiles() }.open(path: path, run: run), load: self, resume: resume)
     }
