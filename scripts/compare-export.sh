@@ -25,7 +25,7 @@ measure() { # NAME COMMAND...: prints "NAME wall cpu rss store-cpu"
 cp -r pipelines "$work/"
 cd "$work"
 {
-  measure commerce-etl env AURORA_XML_URL="$url" AURORA_TOKEN=t "$bin" run pipelines/orders-export.yml
+  measure commerce-etl env AURORA_XML_URL="$url" AURORA_TOKEN=local-test "$bin" run pipelines/orders-export.yml
   measure python-stdlib python3 "$repo/scripts/compare/reference_export.py" "$url" py
 } > results
 ours=$(($(wc -l < out/orders-export/order-lines.csv) - 1)); theirs=$(($(wc -l < py/order-lines.csv) - 1))

@@ -18,7 +18,7 @@ private func pipeline(connection: String = "type: aurora-xml, url: demo", extrac
     extract:
       orders: { connection: store, \(extract) }
     load:
-      out: { input: orders, csv: { path: o.csv } }
+      out: { input: orders, csv: { path: "o-{run_id}.csv" } }
     """
 }
 

@@ -119,7 +119,7 @@ import Testing
                 let connection = ["type": c.name] + Self.values(c.options, with: option)
                 for extractOption in [nil] + (option == nil ? c.extractOptions.filter({ !$0.required }) : []) {
                     let extract = ["connection": "c"] + Self.values(c.extractOptions, with: extractOption)
-                    let yaml = Self.pipeline(connection: connection, extract: extract, transform: nil, load: "csv: { path: out/x.csv }")
+                    let yaml = Self.pipeline(connection: connection, extract: extract, transform: nil, load: "csv: { path: \"out/x-{run_id}.csv\" }")
                     try Self.expectValid(yaml, declared: [
                         "connections.c": Set(["type"] + c.options.map(\.name)),
                         "extract.e": Set((PipelineKeys.extractOptions + c.extractOptions).map(\.name)),

@@ -170,3 +170,58 @@ private func diagnostics(_ yaml: String, environment: [String: String] = [:]) ->
         }
     }
 }
+
+/// Validation knows what each stage receives (from its extract's resource) and what a load does
+/// with each run's records, so mistakes that used to fail at run time, or silently shrink an
+/// output, are located errors when the file is read.
+@Suite struct WhatStagesReceiveTests {
+    private func pipeline(extract: String, steps: String = "", load: String = "csv: { path: out/x.csv }",
+                          url: String = "demo", token: String = "${AURORA_TOKEN:-demo}") -> String {
+        """
+        version: 1
+        name: p
+        connections:
+          shop: { type: aurora-xml, url: "\(url)", token: "\(token)" }
+        extract:
+          src: { connection: shop, \(extract) }
+        \(steps.isEmpty ? "" : "transform:\n  t:\n    input: src\n    steps:\n" + steps)
+        load:
+          out: { input: \(steps.isEmpty ? "src" : "t"), \(load) }
+        """
+    }
+
+    @Test func stepsThatCannotApplyToTheResourceAreLocated() {
+        #expect(diagnostics(pipeline(extract: "resource: products", steps: "      - convert_currency: { to: EUR, rates: { base: EUR, rates: { GBP: 0.85 } } }\n"))
+                == ["p.yml:11:9: error: step convert_currency in stage 't' cannot apply to what it receives (aurora-xml products from extract 'src'): products carry no currency of their own: add 'from:' with the currency their prices are in (such as from: GBP)"])
+        #expect(diagnostics(pipeline(extract: "resource: products", steps: "      - convert_currency: { to: EUR, from: GBP, rates: { base: EUR, rates: { GBP: 0.85 } } }\n")).isEmpty)
+        #expect(diagnostics(pipeline(extract: "resource: products", steps: "      - normalize_discounts: {}\n"))
+                == ["p.yml:11:9: error: step normalize_discounts in stage 't' cannot apply to what it receives (aurora-xml products from extract 'src'): normalize_discounts works on orders (their Items and discounts), not products"])
+        #expect(diagnostics(pipeline(extract: "resource: orders", steps: "      - explode: { path: Items }\n      - normalize_discounts: {}\n"))
+                == ["p.yml:12:9: error: step normalize_discounts in stage 't' cannot apply to what it receives (elements exploded from aurora-xml orders from extract 'src'): normalize_discounts needs whole orders: put it before the explode step"])
+        #expect(diagnostics(pipeline(extract: "resource: orders", steps: "      - explode: { path: Items }\n      - convert_currency: { to: GBP }\n"))
+                .first?.contains("convert_currency converts whole orders or products: put it before the explode step") == true)
+        #expect(diagnostics(pipeline(extract: "resource: orders", steps: "      - normalize_discounts: {}\n      - explode: { path: Items }\n")).isEmpty)
+        // After select or rename the fields are the pipeline's own: nothing more is assumed.
+        #expect(diagnostics(pipeline(extract: "resource: products", steps: "      - rename: { ProductID: id }\n      - normalize_discounts: {}\n")).isEmpty)
+    }
+
+    @Test func anIncrementalExtractCannotReplaceAWholeOutputWithOneRunsChanges() {
+        let incremental = "resource: orders, incremental: { field: DateModified }"
+        #expect(diagnostics(pipeline(extract: incremental, load: "sqlite: { path: out/r.sqlite, table: orders }"))
+                == ["p.yml:9:3: error: load 'out' would replace the earlier runs' output with only the records changed since the last run: extract 'src' is incremental and mode replace rebuilds table orders every run; use mode: append, or mode: upsert with key: [...] to keep the earlier rows"])
+        #expect(diagnostics(pipeline(extract: incremental, load: "csv: { path: out/orders.csv }"))
+                == ["p.yml:9:3: error: load 'out' would replace the earlier runs' output with only the records changed since the last run: extract 'src' is incremental and its path 'out/orders.csv' names the same file every run; put {run_date} or {run_id} in the path (such as 'out/orders-{run_date}.csv')"])
+        #expect(diagnostics(pipeline(extract: incremental, steps: "      - explode: { path: Items }\n", load: "ndjson_gz: { path: out/lines.ndjson.gz }")).count == 1)
+        #expect(diagnostics(pipeline(extract: incremental, load: "csv: { path: \"out/orders-{run_date}.csv\" }")).isEmpty)
+        #expect(diagnostics(pipeline(extract: incremental, load: "sqlite: { path: out/r.sqlite, table: orders, mode: upsert, key: [OrderID] }")).isEmpty)
+        #expect(diagnostics(pipeline(extract: "resource: orders", load: "sqlite: { path: out/r.sqlite, table: orders }")).isEmpty)
+    }
+
+    @Test func thePlaceholderTokenIsRefusedForARealStore() {
+        let real = "https://shop.example.com/ajax/Ajax_API/processRequestXml"
+        #expect(diagnostics(pipeline(extract: "resource: orders", url: real))
+                == ["p.yml:4:101: error: 'connections.shop.token' is the placeholder 'demo', which only the built-in demo store takes, but the url is \(real); set AURORA_TOKEN to the store's credential"])
+        #expect(diagnostics(pipeline(extract: "resource: orders", url: real), environment: ["AURORA_TOKEN": "real-token"]).isEmpty)
+        #expect(diagnostics(pipeline(extract: "resource: orders")).isEmpty)
+    }
+}

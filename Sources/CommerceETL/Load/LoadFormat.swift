@@ -19,6 +19,9 @@ public protocol LoadFormat: Sendable {
     /// `check`: whether a run could write the target, without writing anything; throws what
     /// stands in the way, returns what was found ("out/x.csv: the directory out exists and is writable").
     func checkTarget(_ run: RunContext) throws -> String
+    /// When every run replaces the whole output (a fixed file name, a rebuilt table): why, and
+    /// what to write instead, so an incremental extract cannot shrink it to one run's changes.
+    var replacedEachRun: (reason: String, instead: String)? { get }
 }
 
 extension LoadFormat {
@@ -26,6 +29,14 @@ extension LoadFormat {
     public func base(_ run: RunContext) throws -> Value? { nil }
     public func completePublishing(_ run: RunContext) throws -> [String] { [] }
     public func checkTarget(_ run: RunContext) throws -> String { "\(target): nothing to check" }
+    public var replacedEachRun: (reason: String, instead: String)? { nil }
+}
+
+/// A file output whose path names the same file every run replaces it every run.
+func replacedEachRun(path: String) -> (reason: String, instead: String)? {
+    guard !path.contains("{run_date}"), !path.contains("{run_id}") else { return nil }
+    let dot = path.lastIndex(of: ".").flatMap { path[$0...].contains("/") ? nil : $0 } ?? path.endIndex
+    return ("its path '\(path)' names the same file every run", "put {run_date} or {run_id} in the path (such as '\(path[..<dot])-{run_date}\(path[dot...])')")
 }
 
 /// Whether a file could be written at `path` (as a pipeline file wrote it): it stays inside the

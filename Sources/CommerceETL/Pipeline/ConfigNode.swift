@@ -42,6 +42,13 @@ public struct ConfigValue {
         return false
     }
 
+    /// The environment variable a `${VAR}` or `${VAR:-default}` value names first.
+    var environmentVariable: String? {
+        guard case .scalar(let scalar) = node, let open = scalar.string.range(of: "${") else { return nil }
+        let name = scalar.string[open.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+        return name.isEmpty ? nil : String(name)
+    }
+
     /// How a value is echoed in a message: quoted, or as the file wrote it when it came from
     /// `${VAR}`, so that an environment variable's value (a token, a password) is never printed.
     public func shown(_ text: String) -> String {

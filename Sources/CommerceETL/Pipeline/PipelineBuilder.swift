@@ -81,6 +81,7 @@ struct PipelineBuilder {
         }
         top.finish()
         checkGraph(declared)
+        checkWhatStagesReceive(stages)
         return Pipeline(file: context.file, name: name, description: description, baseDirectory: baseDirectory, manifest: manifest, stages: stages,
                         checkpointEvery: checkpointEvery)
     }
@@ -145,7 +146,7 @@ struct PipelineBuilder {
                 }
                 let policy = parseErrorPolicy(stepMap.value(PipelineKeys.onError.name))
                 if let step = parser(entry.value), let policy {
-                    steps.append(ConfiguredStep(name: entry.key, step: step, onError: policy))
+                    steps.append(ConfiguredStep(name: entry.key, step: step, onError: policy, location: entry.keyLocation))
                 } else {
                     ok = false
                 }
@@ -244,6 +245,51 @@ struct PipelineBuilder {
             if !stages.contains(where: { $0.input == stage.id }) {
                 diagnostics.warning("nothing reads stage '\(stage.id)'; its records are discarded", at: stage.location)
             }
+        }
+    }
+
+    /// What each stage receives is known from its extract's resource: a step that cannot apply to
+    /// it, or a load an incremental extract would shrink to one run's changes, is reported here.
+    func checkWhatStagesReceive(_ stages: [Stage]) {
+        let byID = Dictionary(stages.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        func root(_ id: String) -> Stage? {
+            var current = byID[id]
+            var seen: Set<String> = []
+            while let stage = current, let input = stage.input, seen.insert(stage.id).inserted { current = byID[input] }
+            return current
+        }
+        var kinds: [String: RecordKind?] = [:]
+        func kind(of id: String, depth: Int) -> RecordKind? {
+            if let known = kinds[id] { return known }
+            guard depth < 1000, let stage = byID[id] else { return nil }
+            var result: RecordKind? = nil
+            switch stage.role {
+            case .extract(_, _, let extractor, _):
+                result = extractor.recordKind
+            case .transform(let steps, _):
+                result = stage.input.flatMap { kind(of: $0, depth: depth + 1) }
+                let source = root(id).map { " from extract '\($0.id)'" } ?? ""
+                for step in steps {
+                    guard let input = result else { break }
+                    do {
+                        result = try step.step.output(for: input)
+                    } catch {
+                        diagnostics.error("step \(step.name) in stage '\(id)' cannot apply to what it receives (\(input)\(source)): \(describe(error))",
+                                          at: step.location ?? stage.location)
+                        result = nil
+                    }
+                }
+            case .load:
+                break
+            }
+            kinds[id] = result
+            return result
+        }
+        for stage in stages { _ = kind(of: stage.id, depth: 0) }
+        for stage in stages {
+            guard case .load(_, let load) = stage.role, let replaced = load.replacedEachRun, let input = stage.input,
+                  let extract = root(input), case .extract(_, _, let extractor, _) = extract.role, extractor.isIncremental else { continue }
+            diagnostics.error("load '\(stage.id)' would replace the earlier runs' output with only the records changed since the last run: extract '\(extract.id)' is incremental and \(replaced.reason); \(replaced.instead)", at: stage.location)
         }
     }
 }

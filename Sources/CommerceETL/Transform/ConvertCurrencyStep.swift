@@ -85,6 +85,14 @@ public struct ConvertCurrencyStep: StepKind {
         return copy
     }
 
+    public func output(for input: RecordKind) throws -> RecordKind? {
+        guard !input.exploded else { throw ETLError("convert_currency converts whole orders or products: put it before the explode step") }
+        if input.resource == "products", from == nil {
+            throw ETLError("products carry no currency of their own: add 'from:' with the currency their prices are in (such as from: GBP)")
+        }
+        return input
+    }
+
     public func apply(_ records: [Record]) throws -> [Record] {
         try records.map { record in
             if record["ProductPrices"] != nil, record["ChargedCurrency"] == nil { return try convertProduct(record) }

@@ -37,6 +37,12 @@ public struct ExplodeStep: StepKind {
         return ExplodeStep(path: path, parentAs: parentAs, indexAs: indexAs)
     }
 
+    public func output(for input: RecordKind) throws -> RecordKind? {
+        var lines = input
+        lines.exploded = true
+        return lines
+    }
+
     public func apply(_ records: [Record]) throws -> [Record] {
         var out: [Record] = []
         out.reserveCapacity(records.count * 2)

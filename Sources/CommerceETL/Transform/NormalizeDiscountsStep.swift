@@ -28,6 +28,12 @@ public struct NormalizeDiscountsStep: StepKind {
 
     public func apply(_ records: [Record]) throws -> [Record] { try records.map(normalize) }
 
+    public func output(for input: RecordKind) throws -> RecordKind? {
+        guard input.resource == "orders" else { throw ETLError("normalize_discounts works on orders (their Items and discounts), not \(input.resource)") }
+        guard !input.exploded else { throw ETLError("normalize_discounts needs whole orders: put it before the explode step") }
+        return input
+    }
+
     private func currency(of order: Record) -> String {
         if case .object(let c)? = order["conversion"], let to = c["to"]?.flatText { return to }
         return (order["ChargedCurrency"] ?? order["Currency"])?.flatText ?? "XXX"

@@ -22,6 +22,9 @@ public struct RenameStep: StepKind {
         return ok ? RenameStep(names: names) : nil
     }
 
+    /// Field names change: what follows is no longer known.
+    public func output(for input: RecordKind) throws -> RecordKind? { nil }
+
     public func apply(_ records: [Record]) throws -> [Record] {
         records.map { record in
             guard record.fields.keys.contains(where: { names[$0] != nil }) else { return record }

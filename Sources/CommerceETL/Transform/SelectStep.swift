@@ -36,6 +36,9 @@ public struct SelectStep: StepKind {
         return ok ? SelectStep(fields: fields) : nil
     }
 
+    /// Field names change: what follows is no longer known.
+    public func output(for input: RecordKind) throws -> RecordKind? { nil }
+
     public func apply(_ records: [Record]) throws -> [Record] {
         // Every output record has the same names: they are hashed once, into a template whose
         // keys each record shares, and only the values are filled in.

@@ -5,11 +5,15 @@ public protocol TransformStep: Sendable {
     func prepared(for run: RunContext) throws -> any TransformStep
     /// A step that remembers earlier records (dedupe) sees its stage's batches one at a time, in order.
     var isStateful: Bool { get }
+    /// What the step makes of records of `input`'s kind: nil when no longer known (fields
+    /// renamed); throws, with a message for the pipeline file, when it cannot apply to them.
+    func output(for input: RecordKind) throws -> RecordKind?
 }
 
 extension TransformStep {
     public func prepared(for run: RunContext) throws -> any TransformStep { self }
     public var isStateful: Bool { false }
+    public func output(for input: RecordKind) throws -> RecordKind? { input }
 }
 
 /// What a step does with a record it cannot process.
@@ -34,4 +38,6 @@ public struct ConfiguredStep: Sendable {
     public var name: String
     public var step: any TransformStep
     public var onError: ErrorPolicy
+    /// Where the step is written, for validation messages.
+    public var location: SourceLocation? = nil
 }

@@ -53,6 +53,7 @@ public struct AmeriCommerceConnection: ConnectionKind {
             config.context.diagnostics.error("'\(config.path)' needs 'token' (for example token: ${AMERICOMMERCE_TOKEN}) to call \(url)", at: config.location)
             return nil
         }
+        guard HTTPConnectionSettings.checkNotPlaceholder(token, config.value(Keys.token.spec), url: url) else { return nil }
         return AmeriCommerceConnection(url: url, token: token ?? "demo", http: http)
     }
 

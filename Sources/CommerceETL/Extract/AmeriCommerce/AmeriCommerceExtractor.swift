@@ -12,6 +12,8 @@ struct AmeriCommerceExtractor: Extractor {
     var incremental: Incremental? = nil
 
     var resumable: Bool { true }
+    var recordKind: RecordKind? { RecordKind(resource: resource, fieldNames: "americommerce") }
+    var isIncremental: Bool { incremental != nil }
 
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         var base = connection.url

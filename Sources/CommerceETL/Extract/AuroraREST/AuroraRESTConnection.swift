@@ -55,6 +55,7 @@ public struct AuroraRESTConnection: ConnectionKind {
             config.context.diagnostics.error("'\(config.path)' needs client_id and client_secret (for example client_secret: ${AURORA_CLIENT_SECRET})", at: config.location)
             return nil
         }
+        guard HTTPConnectionSettings.checkNotPlaceholder(clientSecret, config.value(Keys.clientSecret.spec), url: url) else { return nil }
         return AuroraRESTConnection(url: url, clientID: clientID ?? "demo", clientSecret: clientSecret ?? "demo", scopes: scopes, http: http)
     }
 

@@ -12,6 +12,7 @@ struct AuroraRESTExtractor: Extractor {
     var query: [(String, String)]
 
     var resumable: Bool { true }
+    var recordKind: RecordKind? { RecordKind(resource: resource, fieldNames: "aurora-rest") }
 
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         var base = connection.url

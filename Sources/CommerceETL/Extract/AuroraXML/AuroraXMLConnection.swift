@@ -50,6 +50,7 @@ public struct AuroraXMLConnection: ConnectionKind {
             config.context.diagnostics.error("'\(config.path)' needs 'token' (for example token: ${AURORA_TOKEN}) to call \(url)", at: config.location)
             return nil
         }
+        guard HTTPConnectionSettings.checkNotPlaceholder(token, config.value(Keys.token.spec), url: url) else { return nil }
         return AuroraXMLConnection(url: url, token: token ?? "demo", http: http, timezone: zone)
     }
 

@@ -14,6 +14,8 @@ struct AuroraXMLExtractor: Extractor {
     var incremental: Incremental? = nil
 
     var resumable: Bool { true }
+    var recordKind: RecordKind? { RecordKind(resource: request.resource.rawValue, fieldNames: "aurora-xml") }
+    var isIncremental: Bool { incremental != nil }
 
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         var endpoint = connection.url

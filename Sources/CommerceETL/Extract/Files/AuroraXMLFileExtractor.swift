@@ -6,6 +6,7 @@ struct AuroraXMLFileExtractor: Extractor {
     var resource: AuroraXMLRecordReader.Resource
     var language: String?
     var maxFileBytes: Int
+    var recordKind: RecordKind? { RecordKind(resource: resource.rawValue, fieldNames: "aurora-xml") }
 
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         let cwd = context.workingDirectory

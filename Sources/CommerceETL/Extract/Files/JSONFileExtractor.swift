@@ -7,6 +7,7 @@ struct JSONFileExtractor: Extractor {
     var dialect: FilesConnection.Dialect
     var resource: String
     var maxFileBytes: Int
+    var recordKind: RecordKind? { RecordKind(resource: resource, fieldNames: dialect.rawValue) }
 
     func run(_ output: RecordEmitter, context: RunContext) async throws {
         let cwd = context.workingDirectory

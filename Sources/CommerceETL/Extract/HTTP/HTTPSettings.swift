@@ -85,6 +85,16 @@ enum HTTPConnectionSettings {
         return true
     }
 
+    /// The shipped pipelines default their credentials to `demo` (`${AURORA_TOKEN:-demo}`) so they
+    /// run against the built-in store without setup; sent to a real store, that placeholder would
+    /// only fail there. Reported where the credential is written, naming the variable to set.
+    static func checkNotPlaceholder(_ credential: String?, _ value: ConfigValue?, url: String) -> Bool {
+        guard let credential, credential == "demo", !EmbeddedStores.isDemo(url), let value else { return true }
+        let variable = value.environmentVariable.map { "set \($0) to the store's credential" } ?? "write the store's credential (as ${VARIABLE})"
+        value.error("'\(value.path)' is the placeholder 'demo', which only the built-in demo store takes, but the url is \(HTTPExchange.withoutQuery(url)); \(variable)")
+        return false
+    }
+
     static func client(_ settings: HTTPSettings) -> HTTPClient {
         // Redirects are not followed: an API that redirects would take the credentials headers
         // (X-AC-Auth-Token, Authorization) to wherever it points. A 3xx fails with its status.

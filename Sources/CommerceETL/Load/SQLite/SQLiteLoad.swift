@@ -68,6 +68,10 @@ public struct SQLiteLoad: LoadKind {
         return SQLiteLoad(path: path, table: table, mode: mode, key: key, childTables: childTables, indexes: indexes)
     }
 
+    public var replacedEachRun: (reason: String, instead: String)? {
+        mode == .replace ? ("mode replace rebuilds table \(table) every run", "use mode: append, or mode: upsert with key: [...] to keep the earlier rows") : nil
+    }
+
     /// An existing database must open for writing and take a write lock (then released, nothing
     /// written); a new one needs a writable directory.
     public func checkTarget(_ run: RunContext) throws -> String {
