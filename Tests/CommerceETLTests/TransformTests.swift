@@ -1,3 +1,5 @@
+import CSV
+import Foundation
 import Testing
 @testable import CommerceETL
 
@@ -69,5 +71,76 @@ private let order: Record = [
             "t.yml:10:17: error: 'transform.s.steps[1].select' selects no fields",
             "t.yml:11:15: error: 'transform.s.steps[2].drop' holds an invalid field path: 'a..b'",
         ])
+    }
+}
+
+/// Paths that pick a list element by a field's value (`ProductPrices[ISO=USD].Price`): the
+/// element wanted is not always at the same position.
+@Suite struct KeySelectingPathTests {
+    private let product: Record = [
+        "ProductID": .integer(7),
+        "ProductPrices": .array([
+            .object(["ISO": .string("GBP"), "Price": .decimal(ExactDecimal(parsing: "12.50")!)]),
+            .object(["ISO": .string("USD"), "Price": .decimal(ExactDecimal(parsing: "15.90")!)]),
+        ]),
+        "Addresses": .array([
+            .object(["Country": .object(["ISO": .string("gb")]), "PostCode": .string("01234")]),
+            .object(["Country": .object(["ISO": .string("ie")]), "PostCode": .string("D02 X285")]),
+        ]),
+        "Tiers": .array([.object(["Min": .decimal(ExactDecimal(parsing: "1.50")!), "Name": .string("small")])]),
+    ]
+
+    @Test func aSelectorPicksTheElementWhoseFieldHasTheValue() throws {
+        func at(_ text: String) throws -> Value? { product.value(at: try #require(FieldPath(text), "\(text)")) }
+        #expect(try at("ProductPrices[ISO=USD].Price") == .decimal(ExactDecimal(parsing: "15.90")!))
+        #expect(try at("ProductPrices[ISO=GBP].Price") == .decimal(ExactDecimal(parsing: "12.50")!))
+        #expect(try at("ProductPrices[ISO=EUR].Price") == nil)
+        #expect(try at("Addresses[Country.ISO=ie].PostCode") == .string("D02 X285"))
+        #expect(try at("Tiers[Min=1.50].Name") == .string("small"))
+        #expect(try at("ProductPrices.1.ISO") == .string("USD"))
+        #expect(try at("ProductID[ISO=USD]") == nil)
+        #expect(FieldPath("ProductPrices[ISO=USD].Price")?.description == "ProductPrices[ISO=USD].Price")
+        #expect(FieldPath("ProductPrices[ISO=USD].Price")?.components == ["ProductPrices", "[ISO=USD]", "Price"])
+    }
+
+    @Test(arguments: ["[ISO=USD].Price", "ProductPrices[ISO].Price", "ProductPrices[ISO=USD", "ProductPrices]x", "a..b", "a.", "ProductPrices.[ISO=USD]", "P[[a=b]]", ""])
+    func malformedPathsAreRefused(_ text: String) {
+        #expect(FieldPath(text) == nil)
+    }
+
+    @Test func selectorsWorkInSelectFilterAndColumnsThroughARun() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            version: 1
+            name: usd
+            connections: { shop: { type: aurora-xml, url: "demo:?orders=10&products=120&seed=5" } }
+            extract: { products: { connection: shop, resource: products, page_size: 50 } }
+            transform:
+              priced:
+                input: products
+                steps:
+                  - filter: { where: { "ProductPrices[ISO=USD].Price": { gt: 100 } } }
+                  - select: { id: ProductID, usd: "ProductPrices[ISO=USD].Price", position: ProductPrices.1.ISO }
+            load:
+              out: { input: priced, csv: { path: out/usd.csv } }
+              archive: { input: products, csv: { path: out/all.csv, columns: { id: ProductID, gbp: "ProductPrices[ISO=GBP].Price" } } }
+            """.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        let result = try runCLI(["run", "p.yml"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        // An independent read of what the demo store sent: every product's USD price, wherever it is.
+        let archive = try String(contentsOf: dir.appendingPathComponent("out/all.csv"), encoding: .utf8)
+        let all = try CSVReader(string: archive, hasHeaderRow: true)
+        var gbp = 0
+        while let row = all.next() { if !row[1].isEmpty { gbp += 1 } }
+        #expect(gbp == 120)
+        let priced = try CSVReader(string: String(contentsOf: dir.appendingPathComponent("out/usd.csv"), encoding: .utf8), hasHeaderRow: true)
+        var rows: [[String]] = []
+        while let row = priced.next() { rows.append(row) }
+        #expect(!rows.isEmpty)
+        #expect(rows.allSatisfy { Decimal(string: $0[1]).map { $0 > 100 } == true }, "\(rows.prefix(3))")
+        // The USD entry is found at whichever position it has (second in some products, third in others).
+        #expect(rows.allSatisfy { !$0[1].isEmpty })
+        #expect(rows.contains { $0[2] == "USD" } && rows.contains { $0[2] != "USD" }, "\(rows)")
     }
 }

@@ -88,6 +88,11 @@ public struct Record: Sendable, Hashable, ExpressibleByDictionaryLiteral {
                 guard let next = record.fields[component] else { return nil }
                 current = next
             case .array(let items):
+                if let selector = FieldPath.Selector(component) {
+                    guard let match = items.first(where: selector.matches) else { return nil }
+                    current = match
+                    continue
+                }
                 guard let index = Int(component), items.indices.contains(index) else { return nil }
                 current = items[index]
             default:
@@ -111,20 +116,87 @@ public struct Record: Sendable, Hashable, ExpressibleByDictionaryLiteral {
     }
 }
 
-/// A dotted path into a record. Numeric components index arrays.
+/// A dotted path into a record. Numeric components index arrays (`Items.0.Price`); a selector
+/// picks the first element of an array whose field has a value (`ProductPrices[ISO=USD].Price`,
+/// `Addresses[AddressType=DL].PostCode`), since the element wanted is not always at the same
+/// position. A selector is kept as a component of its own, written `[FIELD=VALUE]`.
 public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
     public var components: [String]
 
     public init(components: [String]) { self.components = components }
 
-    /// Nil for an empty path or one with an empty component (`a..b`).
+    /// Nil for an empty path, an empty component (`a..b`), or a selector that is not
+    /// `[FIELD=VALUE]` after a field name.
     public init?(_ text: String) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard !parts.isEmpty, !parts.contains(where: \.isEmpty) else { return nil }
+        // Split at dots outside brackets: a selector's value may hold dots (`[Price=1.50]`).
+        var segments: [String] = []
+        var current = ""
+        var inSelector = false
+        for c in text {
+            switch c {
+            case "[" where !inSelector: inSelector = true
+            case "]" where inSelector: inSelector = false
+            case "[", "]": return nil
+            case "." where !inSelector:
+                segments.append(current)
+                current = ""
+                continue
+            default: break
+            }
+            current.append(c)
+        }
+        guard !inSelector else { return nil }
+        segments.append(current)
+        var parts: [String] = []
+        for segment in segments {
+            guard let open = segment.firstIndex(of: "[") else {
+                guard !segment.isEmpty else { return nil }
+                parts.append(segment)
+                continue
+            }
+            let name = segment[..<open]
+            guard !name.isEmpty else { return nil }
+            parts.append(String(name))
+            var rest = segment[open...]
+            while !rest.isEmpty {
+                guard rest.first == "[", let close = rest.firstIndex(of: "]") else { return nil }
+                let selector = String(rest[...close])
+                guard Selector(selector) != nil else { return nil }
+                parts.append(selector)
+                rest = rest[rest.index(after: close)...]
+            }
+        }
+        guard !parts.isEmpty else { return nil }
         components = parts
     }
 
-    public var description: String { components.joined(separator: ".") }
+    public var description: String {
+        var text = ""
+        for (i, c) in components.enumerated() {
+            if i > 0, !c.hasPrefix("[") { text += "." }
+            text += c
+        }
+        return text
+    }
+
+    /// `[FIELD=VALUE]`: the first element that is an object whose FIELD (a dotted path) reads VALUE.
+    struct Selector {
+        let field: FieldPath
+        let value: String
+
+        init?(_ component: String) {
+            guard component.hasPrefix("["), component.hasSuffix("]"), let eq = component.firstIndex(of: "=") else { return nil }
+            let key = component[component.index(after: component.startIndex)..<eq]
+            guard !key.contains("["), let field = FieldPath(String(key)) else { return nil }
+            self.field = field
+            value = String(component[component.index(after: eq)..<component.index(before: component.endIndex)])
+        }
+
+        func matches(_ element: Value) -> Bool {
+            guard case .object(let record) = element else { return false }
+            return record.value(at: field)?.flatText == value
+        }
+    }
 }
 
 extension Value {

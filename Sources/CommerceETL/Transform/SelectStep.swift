@@ -13,7 +13,7 @@ public struct SelectStep: StepKind {
     public var fields: [(name: String, path: FieldPath)]
 
     public static let name = "select"
-    public static let value = OptionSpec(name, .stringMap, doc: "builds each record from dotted paths, in the order written (new name: path); an absent path gives null, and numeric parts index arrays (`Items.0.Price`)",
+    public static let value = OptionSpec(name, .stringMap, doc: "builds each record from dotted paths, in the order written (new name: path); an absent path gives null; numeric parts index arrays (`Items.0.Price`) and `[FIELD=VALUE]` picks the element whose field has that value (`ProductPrices[ISO=USD].Price`)",
                                          example: "{ order_id: order.OrderID, sku: VariationReference }")
 
     public static func parse(_ value: ConfigValue) -> (any TransformStep)? {
