@@ -337,5 +337,10 @@ import Testing
         #expect(r.stdout.contains("    transform lines (explode, select; "))
         #expect(r.stdout.contains("      load lines_csv -> csv out/order-lines.csv"))
         #expect(r.stdout.contains("    load orders_archive -> ndjson_gz out/orders.ndjson.gz"))
+        // Quarantine files are outputs too: shown under the stage whose steps write them.
+        let feed = try runCLI(["plan", "pipelines/reporting-feed.yml"], in: Fixtures.packageRoot)
+        let lines = feed.stdout.split(separator: "\n").map(String.init)
+        let transform = try #require(lines.firstIndex { $0.hasPrefix("    transform lines (") })
+        #expect(lines[transform + 1] == "      quarantine -> ndjson out/reporting-feed/unconverted.ndjson (records convert_currency cannot process)", "\(feed.stdout)")
     }
 }

@@ -45,6 +45,10 @@ public enum Summary {
                 lines.append("\(indent)extract \(stage.id) <- connection \(connection) [\(summary)]")
             case .transform(let steps, let workers):
                 lines.append("\(indent)transform \(stage.id) (\(steps.map(\.name).joined(separator: ", ")); \(workers) worker(s))")
+                for path in ErrorPolicy.quarantinePaths(steps) {
+                    let by = steps.filter { $0.onError == .quarantine(path) }.map(\.name).joined(separator: ", ")
+                    lines.append("\(indent)  quarantine -> ndjson \(path) (records \(by) cannot process)")
+                }
             case .load(let format, let load):
                 lines.append("\(indent)load \(stage.id) -> \(format) \(load.target)")
             }
