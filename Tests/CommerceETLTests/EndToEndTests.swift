@@ -138,7 +138,7 @@ import Testing
                                             "out/orders.ndjson.gz", "out/reporting.sqlite", "out/seed-examples.manifest.json"])
     }
 
-    @Test func aFailedFirstRunCreatesNothing() throws {
+    @Test func aFailedFirstRunCreatesNothingButItsManifest() throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let yaml = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("pipelines/seed-examples.yml"), encoding: .utf8)
@@ -147,7 +147,14 @@ import Testing
         let r = try runCLI(["run", "p.yml"], in: dir)
         #expect(r.status == 1)
         #expect(r.stderr.contains("stage 'orders': no file matches 'nowhere/*.xml'"))
-        #expect(Fixtures.files(in: dir) == ["p.yml"])
+        #expect(Fixtures.files(in: dir) == ["out", "out/seed-examples.manifest.json", "p.yml"])
+        // The manifest says what happened, for a scheduler that reads no messages.
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("out/seed-examples.manifest.json"))) as! [String: Any]
+        #expect(manifest["status"] as? String == "failed")
+        #expect((manifest["error"] as? String)?.hasPrefix("stage 'orders': no file matches 'nowhere/*.xml'") == true)
+        #expect(manifest["outputs_changed"] as? Bool == false)
+        #expect(manifest["previous"] is NSNull)
+        #expect((manifest["extracts"] as? [[String: Any]])?.first?["records"] as? Int == 0)
     }
 
     @Test func validateReportsAMisspelledKeyWithItsLocation() throws {
@@ -217,7 +224,8 @@ import Testing
         let result = try await stopRunWith(signal)
         #expect(result.status == status)
         #expect(result.stderr == "\(message): no output was changed\n")
-        #expect(result.files == ["p.yml"])
+        // Nothing but the manifest of the stopped run.
+        #expect(result.files == ["out", "out/slow.manifest.json", "p.yml"])
     }
 
     @Test func ordersExportRunsAgainstTheBuiltInDemoStore() throws {

@@ -33,7 +33,8 @@ struct HostileSourceTests {
     }
 
     /// The run failed with exactly one error line holding every piece of `expected`, said
-    /// nothing secret, and left only the pipeline file behind.
+    /// nothing secret, and left nothing behind but the pipeline file and the failed run's
+    /// manifest (which says what happened).
     func expectFailure(_ result: (CLIResult, [String]), _ expected: [String], sourceLocation: Testing.SourceLocation = #_sourceLocation) {
         let (cli, files) = result
         #expect(cli.status == 1, "exit \(cli.status): \(cli.stderr)", sourceLocation: sourceLocation)
@@ -43,7 +44,7 @@ struct HostileSourceTests {
             #expect(errors.first?.contains(piece) == true, "'\(piece)' not in: \(cli.stderr)", sourceLocation: sourceLocation)
         }
         #expect(!(cli.stderr + cli.stdout).contains(Self.token), sourceLocation: sourceLocation)
-        #expect(files == ["p.yml"], sourceLocation: sourceLocation)
+        #expect(files == ["out", "out/hostile.manifest.json", "p.yml"], sourceLocation: sourceLocation)
     }
 
     func xml(_ server: HostileServer, _ extra: String = "") -> String {

@@ -278,3 +278,37 @@ struct PreviewAndCheckTests {
         #expect(Fixtures.files(in: dir) == ["blocked", "p.yml", "p2.yml"])
     }
 }
+
+@Suite struct FailedRunManifestTests {
+    private func manifest(_ dir: URL) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("out/seed-examples.manifest.json"))) as! [String: Any]
+    }
+
+    @Test func aFailedRunRecordsWhatHappenedAndKeepsThePublishedRunsManifest() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("pipelines/seed-examples.yml"), encoding: .utf8)
+        try good.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        #expect(try runCLI(["run", "p.yml"], in: dir).status == 0)
+        let published = try manifest(dir)
+        #expect(published["status"] as? String == "published")
+        let csv = try Data(contentsOf: dir.appendingPathComponent("out/order-lines.csv"))
+
+        // The source goes missing: the run fails, the outputs stay, the manifest says so.
+        try good.replacingOccurrences(of: "samples/aurora-xml/order-get-*.xml", with: "nowhere/*.xml")
+            .write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        for _ in 0..<2 {
+            #expect(try runCLI(["run", "p.yml"], in: dir).status == 1)
+            let failed = try manifest(dir)
+            #expect(failed["status"] as? String == "failed")
+            #expect(failed["outputs_changed"] as? Bool == false)
+            #expect(failed["run_id"] as? String != published["run_id"] as? String)
+            // The last published run, not the failed one before it: its files are what is in place.
+            let previous = try #require(failed["previous"] as? [String: Any])
+            #expect(previous["run_id"] as? String == published["run_id"] as? String)
+            #expect(previous["status"] as? String == "published")
+            #expect((previous["loads"] as? [Any])?.count == 3)
+        }
+        #expect(try Data(contentsOf: dir.appendingPathComponent("out/order-lines.csv")) == csv)
+    }
+}

@@ -89,6 +89,8 @@ public struct CSVLoad: LoadKind {
     public func checkTarget(_ run: RunContext) throws -> String { try checkWritableFile(path, run: run) }
     public var replacedEachRun: (reason: String, instead: String)? { CommerceETL.replacedEachRun(path: path) }
 
+    public var outputPath: String? { path }
+
     public func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
         try CSVWriter(output: StagedOutput(path: path, run: run), format: self, resume: resume)
     }

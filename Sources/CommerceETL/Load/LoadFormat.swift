@@ -22,6 +22,9 @@ public protocol LoadFormat: Sendable {
     /// When every run replaces the whole output (a fixed file name, a rebuilt table): why, and
     /// what to write instead, so an incremental extract cannot shrink it to one run's changes.
     var replacedEachRun: (reason: String, instead: String)? { get }
+    /// The output's path as the pipeline file writes it (placeholders unfilled), for the
+    /// manifest of a run that failed before publishing; nil when it writes no file.
+    var outputPath: String? { get }
 }
 
 extension LoadFormat {
@@ -30,6 +33,7 @@ extension LoadFormat {
     public func completePublishing(_ run: RunContext) throws -> [String] { [] }
     public func checkTarget(_ run: RunContext) throws -> String { "\(target): nothing to check" }
     public var replacedEachRun: (reason: String, instead: String)? { nil }
+    public var outputPath: String? { nil }
 }
 
 /// A file output whose path names the same file every run replaces it every run.

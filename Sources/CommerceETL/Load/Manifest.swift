@@ -66,7 +66,7 @@ enum Manifest {
             return .object(["path": .string(shown((try? OutputPath.final(path, run: run)) ?? path)), "records": .integer(Int64(q.rows ?? 0))])
         }
         let manifest: Value = .object([
-            "pipeline": .string(pipeline.name), "run_id": .string(report.runID),
+            "pipeline": .string(pipeline.name), "run_id": .string(report.runID), "status": .string("published"),
             "started_at": .string(iso(startedAt)), "finished_at": .string(iso(finishedAt)),
             "extracts": .array(extracts), "transforms": .array(transforms), "loads": .array(loads),
             "quarantine": .array(quarantine), "warnings": .array(report.warnings.map(Value.string)),
@@ -86,6 +86,57 @@ enum Manifest {
             throw error
         }
         return PreparedManifest(path: path, temporary: temporary)
+    }
+
+    /// The manifest of a run that stopped before publishing, so a scheduler can tell what
+    /// happened without reading its messages: `status` `failed` (or `interrupted`), the error,
+    /// what each stage had done, whether a checkpoint keeps its work for the next run, and
+    /// `previous`: the manifest of the last published run, whose outputs are still in place
+    /// unchanged. Written where the published manifest goes; best effort (a run that cannot
+    /// write it has failed already, and says so).
+    static func writeFailed(pipeline: Pipeline, run: RunContext, status: String, error: String, saved: String?,
+                            progress: [RunProgress.Stage], warnings: [String], startedAt: Date) throws {
+        let configured = pipeline.manifest
+        let firstOutput = pipeline.outputs.lazy.compactMap(\.load.outputPath).first
+        guard configured != nil || firstOutput != nil else { return }
+        let path: String
+        if let configured {
+            path = try OutputPath.final(configured, run: run)
+        } else {
+            let first = try OutputPath.final(firstOutput!, run: run)
+            path = URL(fileURLWithPath: first).deletingLastPathComponent().appendingPathComponent("\(pipeline.name).manifest.json").path
+        }
+        // A directory in the way is what failed the run (its error names it): nothing to add.
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        var previous: Value = .null
+        var bytes: [UInt8] = []
+        if let reader = try? FileReader(path: path, limit: 64 << 20) {
+            while let chunk = try? reader.read(1 << 20) { bytes += chunk }
+        }
+        if case .object(let earlier)? = try? JSONReader.parse(bytes) {
+            previous = earlier["status"]?.string == "published" || earlier["status"] == nil ? .object(earlier) : (earlier["previous"] ?? .null)
+        }
+        var extracts: [Value] = [], transforms: [Value] = [], loads: [Value] = []
+        for stage in progress {
+            switch stage.kind {
+            case "extract": extracts.append(.object(["stage": .string(stage.id), "records": .integer(Int64(stage.records)), "pages": .integer(Int64(stage.pages))]))
+            case "transform": transforms.append(.object(["stage": .string(stage.id), "records_out": .integer(Int64(stage.records))]))
+            default: loads.append(.object(["stage": .string(stage.id), "records": .integer(Int64(stage.records))]))
+            }
+        }
+        let manifest: Value = .object([
+            "pipeline": .string(pipeline.name), "run_id": .string(run.runID), "status": .string(status), "error": .string(Secrets.redact(error)),
+            "started_at": .string(iso(startedAt)), "finished_at": .string(iso(Date())),
+            "checkpoint": saved.map(Value.string) ?? .null, "outputs_changed": .bool(false),
+            "extracts": .array(extracts), "transforms": .array(transforms), "loads": .array(loads),
+            "warnings": .array(warnings.map(Value.string)), "previous": previous,
+        ])
+        bytes = []
+        JSONWriter.write(manifest, into: &bytes)
+        bytes.append(10)
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        try AtomicFile.write(bytes, to: path, temporary: AtomicFile.temporaryPath(for: path, runID: run.runID))
     }
 
     static func iso(_ date: Date) -> String {

@@ -66,6 +66,8 @@ public struct NDJSONGzipLoad: LoadKind {
     public func checkTarget(_ run: RunContext) throws -> String { try checkWritableFile(path, run: run) }
     public var replacedEachRun: (reason: String, instead: String)? { CommerceETL.replacedEachRun(path: path) }
 
+    public var outputPath: String? { path }
+
     public func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
         try NDJSONGzipWriter(load: self, run: run, resume: resume)
     }

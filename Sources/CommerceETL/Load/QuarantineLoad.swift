@@ -25,6 +25,8 @@ struct QuarantineLoad: LoadFormat {
 
     func checkTarget(_ run: RunContext) throws -> String { try checkWritableFile(path, run: run) }
 
+    var outputPath: String? { path }
+
     func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
         let writer = Writer(path: path, run: run)
         // A file an interrupted run opened is continued (and published) even if no record follows.

@@ -54,6 +54,7 @@ public struct PipelineRunner: Sendable {
             return report
         } catch {
             await context.embeddedStores.stopAll()
+            writeFailedManifest(error, context: context, startedAt: startedAt)
             throw error
         }
     }
@@ -71,6 +72,20 @@ public struct PipelineRunner: Sendable {
             throw stop(error)
         }
         return try await publisher.publish(stats, results: services.results.all, checkpoints: checkpoints, stop: stop)
+    }
+
+    /// Records in the manifest that this run did not publish, and why.
+    private func writeFailedManifest(_ error: any Error, context: RunContext, startedAt: Date) {
+        let stopped = error as? RunStopped
+        let cause = stopped?.underlying ?? error
+        let interrupted = cause is CancellationError
+        do {
+            try Manifest.writeFailed(pipeline: pipeline, run: context, status: interrupted ? "interrupted" : "failed",
+                                     error: interrupted ? "interrupted (a signal stopped the run)" : describe(cause), saved: stopped?.saved,
+                                     progress: log.progress.stages, warnings: log.warnings, startedAt: startedAt)
+        } catch {
+            log.warning("the manifest of the failed run could not be written: \(describe(error))")
+        }
     }
 
     private var outputBase: String { AtomicFile.resolve(pipeline.baseDirectory ?? ".", in: workingDirectory) }

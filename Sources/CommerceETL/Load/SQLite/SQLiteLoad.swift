@@ -88,6 +88,8 @@ public struct SQLiteLoad: LoadKind {
         return "\(final): the database opens and takes a write lock (table \(table))"
     }
 
+    public var outputPath: String? { path }
+
     public func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter {
         try SQLiteWriter(database: try run.resources.shared(SQLiteFiles.self) { SQLiteFiles() }.open(path: path, run: run), load: self, resume: resume)
     }
