@@ -243,6 +243,11 @@ import Testing
         #expect(try count() == 600)
         #expect(try distinct() == 300)
         #expect(try Data(contentsOf: dir.appendingPathComponent("out/ids.csv")) == csv)
+        // Its summary counts every stage on one basis (what the interrupted run did included):
+        // the same table as the uninterrupted first run, the transform's line too.
+        func table(_ stdout: String) -> [String] { stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("run ") } }
+        #expect(table(resumed.stdout) == table(first.stdout), "\(first.stdout)\n---\n\(resumed.stdout)")
+        #expect(table(first.stdout).contains { $0.range(of: #"^ids +transform +300 +300"#, options: .regularExpression) != nil }, "\(first.stdout)")
 
         // Fails again; this time the interrupted run is discarded: its appended rows and files go.
         let again = try runCLI(["run", "p.yml"], in: dir, environment: ["RETRIES": "0"])

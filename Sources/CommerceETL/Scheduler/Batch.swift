@@ -24,4 +24,7 @@ public struct CheckpointMark: Sendable {
     public var restart: Bool = false
     /// How many times the extract started over in this run (marks before a restart are void).
     public var generation: Int = 0
+    /// Each transform stage the mark passed: its counts up to the mark (records in, out,
+    /// skipped, quarantined), so a continued run's summary counts them as it counts extracts.
+    public var transforms: [String: [Int]] = [:]
 }

@@ -72,7 +72,9 @@ extension Pipeline {
                                        checkpointEvery: services.checkpointEvery, resume: services.plan.extracts[stage.id], run: services.run)
                 nodes.append(StageGraph.Node(id: stage.id, inputs: [], buffer: stage.buffer, task: task))
             case .transform(let steps, let workers):
-                let task = TransformTask(id: stage.id, steps: steps, workers: workers, run: services.run)
+                // What the interrupted run this one continues had counted, to count on from.
+                let resumed = services.plan.extracts[root(of: stage.id)]?.transforms[stage.id] ?? [0, 0, 0, 0]
+                let task = TransformTask(id: stage.id, steps: steps, workers: workers, run: services.run, resumed: resumed)
                 nodes.append(StageGraph.Node(id: stage.id, inputs: stage.input.map { [StageGraph.Edge(from: $0)] } ?? [], buffer: stage.buffer, task: task))
             case .load:
                 continue

@@ -20,6 +20,7 @@ struct StepRunner: Sendable {
     func apply(_ batch: [Record]) throws -> StepOutput {
         var records = batch
         var quarantined: [(path: String, record: Record)] = []
+        var skipped = 0
         for configured in steps {
             do {
                 records = try configured.step.apply(records)
@@ -36,7 +37,9 @@ struct StepRunner: Sendable {
                 } catch {
                     switch configured.onError {
                     case .fail: throw ETLError("step \(configured.name): \(describe(error))")
-                    case .skip: tally.skip()
+                    case .skip:
+                        tally.skip()
+                        skipped += 1
                     case .quarantine(let path):
                         quarantined.append((path, QuarantineLoad.record(stage: stage, step: configured.name, reason: describe(error), record: record)))
                         tally.quarantine()
@@ -45,6 +48,6 @@ struct StepRunner: Sendable {
             }
             records = kept
         }
-        return StepOutput(records: records, quarantined: quarantined)
+        return StepOutput(records: records, quarantined: quarantined, skipped: skipped)
     }
 }

@@ -8,13 +8,22 @@ struct TransformTask: StageTask {
     let steps: [ConfiguredStep]
     let workers: Int
     let run: RunContext
+    /// The counts of the interrupted run this one continues, at its mark (in, out, skipped, quarantined).
+    var resumed: [Int] = [0, 0, 0, 0]
+
+    /// Records in, out, skipped and quarantined so far (a continued run's included).
+    struct Counts {
+        var recordsIn = 0, recordsOut = 0, skipped = 0, quarantined = 0
+        var list: [Int] { [recordsIn, recordsOut, skipped, quarantined] }
+    }
 
     func run(input: BoundedChannel<Batch>?, output: StageOutputs) async throws -> StageStats {
         guard let input else { throw ETLError("stage '\(id)' has no input") }
         var context = run
         context.logger = run.logger.stage(id)
         let progress = run.logger.progress
-        progress.start(id, kind: "transform")
+        let base = resumed.count == 4 ? Counts(recordsIn: resumed[0], recordsOut: resumed[1], skipped: resumed[2], quarantined: resumed[3]) : Counts()
+        progress.start(id, kind: "transform", records: base.recordsOut)
         let steps = try self.steps.map { c in
             do {
                 return ConfiguredStep(name: c.name, step: try c.step.prepared(for: context), onError: c.onError)
@@ -22,46 +31,54 @@ struct TransformTask: StageTask {
                 throw ETLError("step \(c.name): \(describe(error))")
             }
         }
-        let tally = StepTally()
-        let apply = StepRunner(steps: steps, stage: id, run: context, tally: tally)
+        let apply = StepRunner(steps: steps, stage: id, run: context, tally: StepTally())
         let sink = TransformSink(output: output)
         // A step that remembers earlier records needs the batches one at a time, in order.
         let parallel = steps.contains { $0.step.isStateful } ? 1 : workers
         let id = self.id
-        let counts = try await Self.transform(input: input, apply: apply.apply, workers: parallel, sink: sink) { out in
+        let counts = try await Self.transform(input: input, apply: apply.apply, workers: parallel, sink: sink, stage: id, base: base) { out in
             progress.update(id) { $0.records = out }
         }
         output.finish()
         progress.update(id) { $0.finished = true }
-        return StageStats(id: id, kind: "transform", recordsIn: counts.in, recordsOut: counts.out,
-                          skipped: tally.skipped, quarantined: tally.quarantined)
+        return StageStats(id: id, kind: "transform", recordsIn: counts.recordsIn, recordsOut: counts.recordsOut,
+                          skipped: counts.skipped, quarantined: counts.quarantined)
     }
 
-    /// Applies the steps to batches on up to `workers` tasks at once, passing results to `sink` in input order.
+    /// Applies the steps to batches on up to `workers` tasks at once, passing results to `sink` in
+    /// input order; each checkpoint mark leaves with the stage's counts up to it.
     static func transform(input: BoundedChannel<Batch>, apply: @escaping @Sendable ([Record]) throws -> StepOutput, workers: Int,
-                          sink: TransformSink, counted: (Int) -> Void = { _ in }) async throws -> (in: Int, out: Int) {
-        var countIn = 0
-        var countOut = 0
+                          sink: TransformSink, stage: String = "", base: Counts = Counts(),
+                          counted: (Int) -> Void = { _ in }) async throws -> Counts {
+        var counts = base
+        var received = base.recordsIn
         try await withThrowingTaskGroup(of: (Int, StepOutput).self) { group in
             var nextToSend = 0
             var submitted = 0
             var done: [Int: StepOutput] = [:]
+            // Records received up to and including each batch in flight.
+            var receivedAt: [Int: Int] = [:]
             func drain() async throws {
-                while let ready = done.removeValue(forKey: nextToSend) {
+                while var ready = done.removeValue(forKey: nextToSend) {
+                    counts.recordsIn = receivedAt.removeValue(forKey: nextToSend) ?? counts.recordsIn
+                    counts.recordsOut += ready.records.count
+                    counts.skipped += ready.skipped
+                    counts.quarantined += ready.quarantined.count
+                    if ready.mark != nil { ready.mark?.transforms[stage] = counts.list }
                     nextToSend += 1
-                    countOut += ready.records.count
                     try await sink.take(ready)
-                    counted(countOut)
+                    counted(counts.recordsOut)
                 }
             }
             while let batch = try await input.receive() {
-                countIn += batch.records.count
+                received += batch.records.count
                 if submitted - nextToSend - done.count >= workers, let (seq, out) = try await group.next() {
                     done[seq] = out
                     try await drain()
                 }
                 let seq = submitted
                 submitted += 1
+                receivedAt[seq] = received
                 let mark = batch.mark
                 group.addTask {
                     var output = batch.records.isEmpty ? StepOutput(records: []) : try apply(batch.records)
@@ -74,7 +91,7 @@ struct TransformTask: StageTask {
                 try await drain()
             }
         }
-        return (countIn, countOut)
+        return counts
     }
 }
 
@@ -83,6 +100,8 @@ struct TransformTask: StageTask {
 struct StepOutput: Sendable {
     var records: [Record]
     var quarantined: [(path: String, record: Record)] = []
+    /// Records the steps dropped (`on_error: skip`).
+    var skipped = 0
     var mark: CheckpointMark? = nil
 }
 

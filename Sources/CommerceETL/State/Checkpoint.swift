@@ -24,6 +24,8 @@ public struct SavedCheckpoint: Sendable {
         public var final: Bool
         /// Each load's (or quarantine file's) state at the mark.
         public var outputs: [String: Value]
+        /// Each transform below the extract: records in, out, skipped, quarantined up to the mark.
+        public var transforms: [String: [Int]] = [:]
     }
 
     public var runID: String
@@ -68,6 +70,15 @@ public struct SavedCheckpoint: Sendable {
             extracts[stage] = Extract(seq: Int(seq), pages: Int(pages), records: Int(records), position: e["position"] ?? .null,
                                       final: final, outputs: Dictionary(outputs.fields.map { (Self.currentName(of: $0.key), $0.value) },
                                                                         uniquingKeysWith: { a, _ in a }))
+            // Absent in checkpoints of earlier versions: those transforms count from zero.
+            if case .object(let counts)? = e["transforms"] {
+                for (id, value) in counts.fields {
+                    guard case .array(let items) = value, items.count == 4 else { throw bad }
+                    let numbers = items.compactMap { $0.int }.filter { $0 >= 0 }
+                    guard numbers.count == 4 else { throw bad }
+                    extracts[stage]?.transforms[id] = numbers
+                }
+            }
         }
         let publishing = top["publishing"].flatMap { $0.isNull ? nil : $0 }
         var bases: [String: Value] = [:]
@@ -81,8 +92,10 @@ public struct SavedCheckpoint: Sendable {
             let e = extracts[stage]!
             var outputs = Record()
             for key in e.outputs.keys.sorted() { outputs[key] = e.outputs[key]! }
+            var transforms = Record()
+            for key in e.transforms.keys.sorted() { transforms[key] = .array(e.transforms[key]!.map { .integer(Int64($0)) }) }
             list[stage] = .object(["seq": .integer(Int64(e.seq)), "pages": .integer(Int64(e.pages)), "records": .integer(Int64(e.records)),
-                                   "final": .bool(e.final), "position": e.position, "outputs": .object(outputs)])
+                                   "final": .bool(e.final), "position": e.position, "outputs": .object(outputs), "transforms": .object(transforms)])
         }
         let top: Record = ["version": .integer(1), "run_id": .string(runID), "run_date": .string(runDate),
                            "pipeline_sha256": .string(pipelineDigest), "extracts": .object(list),
@@ -160,7 +173,8 @@ public final class CheckpointCoordinator: Sendable {
         guard let complete else { return }
         try saved.withLock { checkpoint in
             checkpoint.extracts[mark.extract] = SavedCheckpoint.Extract(seq: mark.seq, pages: mark.pages, records: mark.records,
-                                                                      position: mark.position, final: mark.final, outputs: complete)
+                                                                      position: mark.position, final: mark.final, outputs: complete,
+                                                                      transforms: mark.transforms)
             try checkpoint.write(directory: directory)
         }
     }
