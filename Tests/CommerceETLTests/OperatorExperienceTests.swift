@@ -1,8 +1,9 @@
 // What an operator sees while a run goes on: live progress on a terminal (run under a real
 // pseudo-terminal here), plain progress and retry lines with -v elsewhere, JSON lines for log
 // shippers, --quiet, and the exit code of a run that finds another one in progress.
-import Foundation
+import AsyncHTTPClient
 import DemoStore
+import Foundation
 import Synchronization
 import Testing
 @testable import CommerceETL
@@ -310,5 +311,65 @@ struct PreviewAndCheckTests {
             #expect((previous["loads"] as? [Any])?.count == 3)
         }
         #expect(try Data(contentsOf: dir.appendingPathComponent("out/order-lines.csv")) == csv)
+    }
+}
+
+@Suite struct ProgressLineTests {
+    @Test func anExtractWithAnAnnouncedTotalShowsPagesOfTheTotalAndTimeLeft() {
+        let start = ContinuousClock.now
+        var stage = RunProgress.Stage(id: "orders", kind: "extract", started: start)
+        stage.records = 2_500
+        stage.pages = 25
+        stage.totalPages = 100
+        stage.totalRecords = 10_000
+        stage.retries = 2
+        // 10 s in: 250 records/s, 7,500 records to go, 30 s left.
+        let now = start + .seconds(10)
+        #expect(ProgressDisplay.plainLine(stage, now: now) == "2,500 records so far (250/s), page 25 of 100, about 30 s left, 2 retries")
+        let live = ProgressDisplay.liveLines([stage, RunProgress.Stage(id: "lines", kind: "transform", started: start)], now: now)
+        #expect(live == ["orders  extract     2,500 records  250/s  page 25 of 100  about 30 s left  2 retries",
+                         "lines   transform   0 records  0/s"])
+        stage.finished = true
+        #expect(ProgressDisplay.plainLine(stage, now: now) == "2,500 records (done), page 25 of 100, 2 retries")
+        // A continued run's rate counts only what this run read.
+        var continued = RunProgress.Stage(id: "orders", kind: "extract", started: start)
+        continued.recordsAtStart = 2_000
+        continued.records = 3_000
+        #expect(continued.rate(at: now) == 100)
+        #expect(ProgressDisplay.duration(4_000) == "1 h 06 min" && ProgressDisplay.duration(245) == "4 min 05 s")
+    }
+
+    @Test func theDemoStorePrintsItsThreeAPIsAtOnceAndLogsRequestsWithVerbose() async throws {
+        let process = cliProcess(["demo-store", "--port", "0", "--orders", "20", "--products", "5", "-v"], in: Fixtures.packageRoot)
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGINT); process.waitUntilExit() } }
+        // The banner arrives while the store runs (a pipe, not a terminal): read it line by line.
+        var text = ""
+        let handle = out.fileHandleForReading
+        while !text.contains("press Ctrl-C to stop\n") {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let lines = text.split(separator: "\n").map(String.init)
+        let xml = try #require(lines.first { $0.hasPrefix("Aurora XML API:") })
+        #expect(lines.contains { $0.hasPrefix("Aurora v2 REST API:") && $0.contains("client_id and client_secret") })
+        #expect(lines.contains { $0.hasPrefix("AmeriCommerce API:") && $0.contains("token: any non-empty token") })
+        let url = try #require(xml.split(separator: " ").first { $0.hasPrefix("http://") })
+        let base = url.replacingOccurrences(of: "/ajax/Ajax_API/processRequestXml", with: "")
+        var request = HTTPClientRequest(url: base + "/api/v1/products?count=2")
+        request.headers.add(name: "X-AC-Auth-Token", value: "local-test")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        #expect(response.status.code == 200)
+        // With -v the request is logged in one line.
+        var logged = ""
+        while !logged.contains("\n") {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            logged += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(logged.hasPrefix("request: GET /api/v1/products?count=2 -> 200, "), "\(logged)")
     }
 }
