@@ -280,6 +280,23 @@ struct PreviewAndCheckTests {
     }
 }
 
+@Suite struct CheckRecordedFilesTests {
+    @Test func recordedFilesAreReadableOrNot() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = try runCLI(["check", "pipelines/seed-examples.yml"], in: dir)
+        #expect(good.status == 0)
+        #expect(good.stdout.split(separator: "\n").first == "ok   connection recorded  readable (stage orders read its first record)", "\(good.stdout)")
+        let yaml = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("pipelines/seed-examples.yml"), encoding: .utf8)
+            .replacingOccurrences(of: "samples/aurora-xml/order-get-*.xml", with: "nowhere/*.xml")
+        try yaml.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        let bad = try runCLI(["check", "p.yml"], in: dir)
+        #expect(bad.status == 1)
+        #expect(bad.stdout.hasPrefix("FAIL connection recorded  not readable: stage 'orders': no file matches 'nowhere/*.xml'"), "\(bad.stdout)")
+        #expect(Fixtures.files(in: dir) == ["p.yml"])
+    }
+}
+
 @Suite struct FailedRunManifestTests {
     private func manifest(_ dir: URL) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("out/seed-examples.manifest.json"))) as! [String: Any]

@@ -33,14 +33,18 @@ public struct PipelineCheck: Sendable {
         var results: [Result] = []
         var checked: Set<String> = []
         for stage in pipeline.stages {
-            guard case .extract(let connection, _, let extractor, _) = stage.role, checked.insert(connection).inserted else { continue }
+            guard case .extract(let connection, let summary, let extractor, _) = stage.role, checked.insert(connection).inserted else { continue }
             let subject = "connection \(connection)"
+            // Recorded files have nothing to reach and no credentials: they are read or not.
+            let what = summary.hasPrefix("files") ? "readable" : "reachable, credentials accepted"
             do {
                 let records = try await Preview.firstPage(of: extractor, stage: stage.id, limit: 1, context: context)
                 results.append(Result(subject: subject, passed: true,
-                                      detail: "reachable, credentials accepted (stage \(stage.id) read \(records.isEmpty ? "an empty first page" : "its first record"))"))
+                                      detail: "\(what) (stage \(stage.id) read \(records.isEmpty ? "an empty first page" : "its first record"))"))
             } catch {
-                results.append(Result(subject: subject, passed: false, detail: Self.explain(describe(error))))
+                let message = describe(error)
+                results.append(Result(subject: subject, passed: false,
+                                      detail: summary.hasPrefix("files") ? "not readable: \(message)" : Self.explain(message)))
             }
         }
         await stores.stopAll()
