@@ -94,7 +94,7 @@ enum Manifest {
     /// `previous`: the manifest of the last published run, whose outputs are still in place
     /// unchanged. Written where the published manifest goes; best effort (a run that cannot
     /// write it has failed already, and says so).
-    static func writeFailed(pipeline: Pipeline, run: RunContext, status: String, error: String, saved: String?,
+    static func writeFailed(pipeline: Pipeline, run: RunContext, status: String, error: String, saved: String?, outputsChanged: Bool?,
                             progress: [RunProgress.Stage], warnings: [String], startedAt: Date) throws {
         let configured = pipeline.manifest
         let firstOutput = pipeline.outputs.lazy.compactMap(\.load.outputPath).first
@@ -128,7 +128,7 @@ enum Manifest {
         let manifest: Value = .object([
             "pipeline": .string(pipeline.name), "run_id": .string(run.runID), "status": .string(status), "error": .string(Secrets.redact(error)),
             "started_at": .string(iso(startedAt)), "finished_at": .string(iso(Date())),
-            "checkpoint": saved.map(Value.string) ?? .null, "outputs_changed": .bool(false),
+            "checkpoint": saved.map(Value.string) ?? .null, "outputs_changed": outputsChanged.map(Value.bool) ?? .null,
             "extracts": .array(extracts), "transforms": .array(transforms), "loads": .array(loads),
             "warnings": .array(warnings.map(Value.string)), "previous": previous,
         ])

@@ -80,8 +80,11 @@ public struct PipelineRunner: Sendable {
         let cause = stopped?.underlying ?? error
         let interrupted = cause is CancellationError
         do {
+            // Stopped while renaming outputs into place: some may be new already (the next run finishes).
+            let publishing = stopped?.saved.contains("(publishing)") == true
             try Manifest.writeFailed(pipeline: pipeline, run: context, status: interrupted ? "interrupted" : "failed",
                                      error: interrupted ? "interrupted (a signal stopped the run)" : describe(cause), saved: stopped?.saved,
+                                     outputsChanged: publishing ? nil : false,
                                      progress: log.progress.stages, warnings: log.warnings, startedAt: startedAt)
         } catch {
             log.warning("the manifest of the failed run could not be written: \(describe(error))")
