@@ -185,9 +185,12 @@ import Testing
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         // 300 pages of 100 ms each, one at a time: the run cannot finish by itself before the signal.
+        // No checkpoint before the end either, however late a loaded machine delivers the signal
+        // (a run stopped after a checkpoint keeps its work for the next one: ResumeTests).
         try """
             version: 1
             name: slow
+            checkpoint_every: 1000
             connections:
               store: { type: aurora-xml, url: "demo:?orders=3000&latency=100", concurrency: 1 }
             extract:

@@ -84,6 +84,10 @@ struct OperatorExperienceTests {
         process.standardOutput = terminal
         process.standardError = terminal
         let received = Mutex<[UInt8]>([])
+        // Read on a thread of its own and wait without blocking the test's executor (other tests
+        // time their runs on it).
+        let drained = DispatchGroup()
+        drained.enter()
         let reader = Thread {
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
@@ -91,13 +95,16 @@ struct OperatorExperienceTests {
                 if n <= 0 { break }
                 received.withLock { $0 += buffer[..<n] }
             }
+            drained.leave()
         }
         reader.start()
-        try process.run()
-        process.waitUntilExit()
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            process.terminationHandler = { _ in done.resume() }
+            do { try process.run() } catch { done.resume() }
+        }
         try terminal.close()
-        // Everything the child wrote is in the master's buffer; read until it is drained.
-        while reader.isExecuting { await Task.yield() }
+        // Everything the child wrote is in the master's buffer; the reader stops once it is drained.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in drained.notify(queue: .global()) { done.resume() } }
         let bytes = received.withLock { $0 }
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(process.terminationStatus == 0, "\(text)")
@@ -180,11 +187,11 @@ struct OperatorExperienceTests {
         #expect(((errors.first?["fields"] as? [String: Any])?["file"] as? String) == "bad.yml", "\(bad.stderr)")
     }
 
-    @Test func runIDsHaveOneWidthAndTheVersionIsPrinted() throws {
+    @Test func runIDsHaveOneWidthAndTheVersionIsPrinted() async throws {
         let ids = (0..<2000).map { _ in PipelineRunner.makeRunID(Date(timeIntervalSince1970: 1_780_000_000)) }
         #expect(Set(ids.map(\.count)) == [25], "\(ids.filter { $0.count != 25 })")
         #expect(ids.allSatisfy { $0.range(of: #"^20260528T\d{6}Z-[0-9a-f]{8}$"#, options: .regularExpression) != nil })
-        let version = try runCLI(["--version"], in: Fixtures.packageRoot)
+        let version = try await runCLIAsync(["--version"], in: Fixtures.packageRoot)
         #expect(version.status == 0 && version.stdout == CommerceETLVersion.current + "\n")
     }
 }
@@ -283,16 +290,16 @@ struct PreviewAndCheckTests {
 }
 
 @Suite struct CheckRecordedFilesTests {
-    @Test func recordedFilesAreReadableOrNot() throws {
+    @Test func recordedFilesAreReadableOrNot() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let good = try runCLI(["check", "pipelines/seed-examples.yml"], in: dir)
+        let good = try await runCLIAsync(["check", "pipelines/seed-examples.yml"], in: dir)
         #expect(good.status == 0)
         #expect(good.stdout.split(separator: "\n").first == "ok   connection recorded  readable (stage orders read its first record)", "\(good.stdout)")
         let yaml = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("pipelines/seed-examples.yml"), encoding: .utf8)
             .replacingOccurrences(of: "samples/aurora-xml/order-get-*.xml", with: "nowhere/*.xml")
         try yaml.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
-        let bad = try runCLI(["check", "p.yml"], in: dir)
+        let bad = try await runCLIAsync(["check", "p.yml"], in: dir)
         #expect(bad.status == 1)
         #expect(bad.stdout.hasPrefix("FAIL connection recorded  not readable: stage 'orders': no file matches 'nowhere/*.xml'"), "\(bad.stdout)")
         #expect(Fixtures.files(in: dir) == ["p.yml"])
@@ -304,12 +311,12 @@ struct PreviewAndCheckTests {
         try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("out/seed-examples.manifest.json"))) as! [String: Any]
     }
 
-    @Test func aFailedRunRecordsWhatHappenedAndKeepsThePublishedRunsManifest() throws {
+    @Test func aFailedRunRecordsWhatHappenedAndKeepsThePublishedRunsManifest() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let good = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("pipelines/seed-examples.yml"), encoding: .utf8)
         try good.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
-        #expect(try runCLI(["run", "p.yml"], in: dir).status == 0)
+        #expect(try await runCLIAsync(["run", "p.yml"], in: dir).status == 0)
         let published = try manifest(dir)
         #expect(published["status"] as? String == "published")
         let csv = try Data(contentsOf: dir.appendingPathComponent("out/order-lines.csv"))
@@ -318,7 +325,7 @@ struct PreviewAndCheckTests {
         try good.replacingOccurrences(of: "samples/aurora-xml/order-get-*.xml", with: "nowhere/*.xml")
             .write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
         for _ in 0..<2 {
-            #expect(try runCLI(["run", "p.yml"], in: dir).status == 1)
+            #expect(try await runCLIAsync(["run", "p.yml"], in: dir).status == 1)
             let failed = try manifest(dir)
             #expect(failed["status"] as? String == "failed")
             #expect(failed["outputs_changed"] as? Bool == false)
@@ -364,14 +371,9 @@ struct PreviewAndCheckTests {
         process.standardOutput = out
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGINT); process.waitUntilExit() } }
-        // The banner arrives while the store runs (a pipe, not a terminal): read it line by line.
-        var text = ""
+        // The banner arrives while the store runs (a pipe, not a terminal): read it as it comes.
         let handle = out.fileHandleForReading
-        while !text.contains("press Ctrl-C to stop\n") {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
+        let text = await read(handle, until: "press Ctrl-C to stop\n")
         let lines = text.split(separator: "\n").map(String.init)
         let xml = try #require(lines.first { $0.hasPrefix("Aurora XML API:") })
         #expect(lines.contains { $0.hasPrefix("Aurora v2 REST API:") && $0.contains("client_id and client_secret") })
@@ -383,12 +385,23 @@ struct PreviewAndCheckTests {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         #expect(response.status.code == 200)
         // With -v the request is logged in one line.
-        var logged = ""
-        while !logged.contains("\n") {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            logged += String(decoding: chunk, as: UTF8.self)
-        }
+        let logged = await read(handle, until: "\n")
         #expect(logged.hasPrefix("request: GET /api/v1/products?count=2 -> 200, "), "\(logged)")
+    }
+}
+
+/// What `handle` gives until the text holds `marker` (or the pipe closes), read on a queue of its
+/// own so the test's executor is not blocked while the other side writes.
+private func read(_ handle: FileHandle, until marker: String) async -> String {
+    await withCheckedContinuation { (done: CheckedContinuation<String, Never>) in
+        DispatchQueue.global().async {
+            var text = ""
+            while !text.contains(marker) {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            done.resume(returning: text)
+        }
     }
 }

@@ -108,7 +108,7 @@ private let order: Record = [
         #expect(FieldPath(text) == nil)
     }
 
-    @Test func selectorsWorkInSelectFilterAndColumnsThroughARun() throws {
+    @Test func selectorsWorkInSelectFilterAndColumnsThroughARun() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         try """
@@ -126,7 +126,7 @@ private let order: Record = [
               out: { input: priced, csv: { path: out/usd.csv } }
               archive: { input: products, csv: { path: out/all.csv, columns: { id: ProductID, gbp: "ProductPrices[ISO=GBP].Price" } } }
             """.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
-        let result = try runCLI(["run", "p.yml"], in: dir)
+        let result = try await runCLIAsync(["run", "p.yml"], in: dir)
         #expect(result.status == 0, "\(result.stderr)")
         // An independent read of what the demo store sent: every product's USD price, wherever it is.
         let archive = try String(contentsOf: dir.appendingPathComponent("out/all.csv"), encoding: .utf8)
