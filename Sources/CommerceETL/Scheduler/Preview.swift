@@ -75,7 +75,7 @@ public struct Preview: Sendable {
                 }
             }
             do {
-                records = try StepRunner(steps: prepared, stage: id, run: stageContext, tally: StepTally()).apply(upstream).records
+                records = try StepRunner(steps: prepared, stage: id, run: stageContext).apply(upstream).records
             } catch {
                 throw ETLError("stage '\(id)': \(describe(error))")
             }

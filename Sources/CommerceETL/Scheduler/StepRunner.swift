@@ -1,21 +1,10 @@
 // Applies a transform stage's steps to one batch, honouring each step's `on_error`.
-import Synchronization
-
-/// Counts what the steps of one stage skipped or quarantined.
-final class StepTally: Sendable {
-    private let counts = Mutex((skipped: 0, quarantined: 0))
-    func skip() { counts.withLock { $0.skipped += 1 } }
-    func quarantine() { counts.withLock { $0.quarantined += 1 } }
-    var skipped: Int { counts.withLock { $0.skipped } }
-    var quarantined: Int { counts.withLock { $0.quarantined } }
-}
 
 /// Applies a stage's steps to a batch, honouring each step's `on_error`.
 struct StepRunner: Sendable {
     let steps: [ConfiguredStep]
     let stage: String
     let run: RunContext
-    let tally: StepTally
 
     func apply(_ batch: [Record]) throws -> StepOutput {
         var records = batch
@@ -38,11 +27,9 @@ struct StepRunner: Sendable {
                     switch configured.onError {
                     case .fail: throw ETLError("step \(configured.name): \(describe(error))")
                     case .skip:
-                        tally.skip()
                         skipped += 1
                     case .quarantine(let path):
                         quarantined.append((path, QuarantineLoad.record(stage: stage, step: configured.name, reason: describe(error), record: record)))
-                        tally.quarantine()
                     }
                 }
             }

@@ -31,7 +31,7 @@ struct TransformTask: StageTask {
                 throw ETLError("step \(c.name): \(describe(error))")
             }
         }
-        let apply = StepRunner(steps: steps, stage: id, run: context, tally: StepTally())
+        let apply = StepRunner(steps: steps, stage: id, run: context)
         let sink = TransformSink(output: output)
         // A step that remembers earlier records needs the batches one at a time, in order.
         let parallel = steps.contains { $0.step.isStateful } ? 1 : workers
