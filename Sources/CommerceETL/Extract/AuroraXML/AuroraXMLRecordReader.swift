@@ -23,7 +23,7 @@ public struct AuroraXMLRecordReader {
     public enum Resource: String, Sendable, CaseIterable {
         case orders, products
         var element: String { self == .orders ? "Order" : "Product" }
-        var schema: SchemaNode { self == .orders ? AuroraXMLSchema.orderTree : AuroraXMLSchema.productTree }
+        var schema: SchemaTable { self == .orders ? AuroraXMLSchema.orderTable : AuroraXMLSchema.productTable }
     }
 
     private struct Child {
@@ -36,9 +36,9 @@ public struct AuroraXMLRecordReader {
 
     private struct Frame {
         var name: String
-        /// This element's entry in the schema, if the documents describe it, and its place among
-        /// its parent's. Not retained: the schema trees are static and live as long as the process.
-        unowned(unsafe) var node: SchemaNode?
+        /// This element's node in the schema (-1 if the documents do not describe it), and its
+        /// place among its parent's children (-1 likewise).
+        var node: Int
         var known = -1
         var line: Int
         var column: Int
@@ -52,7 +52,7 @@ public struct AuroraXMLRecordReader {
     public let resource: Resource
     public let language: String?
     public let zone: NaiveTimeZone
-    private let schema: SchemaNode
+    private let schema: SchemaTable
     /// Element names from the document root, outside records.
     private var outer: [String] = []
     private var outerText = ""
@@ -74,7 +74,8 @@ public struct AuroraXMLRecordReader {
             return zip(template.keys, children).allSatisfy { $0 == $1.name }
         }
     }
-    private var shapes: [ObjectIdentifier: Shape] = [:]
+    /// By schema node.
+    private var shapes: [Shape?]
     private var sawRoot = false
 
     public private(set) var ack: String?
@@ -87,6 +88,7 @@ public struct AuroraXMLRecordReader {
         self.language = language
         self.zone = zone
         schema = resource.schema
+        shapes = Array(repeating: nil, count: schema.nodes.count)
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -175,9 +177,11 @@ public struct AuroraXMLRecordReader {
         }
         let parent = frames.count - 1
         frames[parent].hasChildElements = true
-        let known = try? parser.withBytes(nameRange) { frames[parent].node?.child(named: $0) }
+        let parentNode = frames[parent].node
+        let node = parentNode < 0 ? nil : try? parser.withBytes(nameRange) { schema.child(of: parentNode, named: $0) }
         let language = parser.attributes.isEmpty ? nil : parser.attributes.first { $0.0 == "language" }?.1
-        frames.append(Frame(name: known?.name ?? parser.string(nameRange), node: known?.node, known: known?.index ?? -1,
+        frames.append(Frame(name: node.map { schema.nodes[$0].name } ?? parser.string(nameRange), node: node ?? -1,
+                            known: node.map { schema.nodes[$0].place } ?? -1,
                             line: parser.tokenLine, column: parser.tokenColumn, language: language,
                             textStart: text.count, childStart: children.count))
     }
@@ -214,7 +218,7 @@ public struct AuroraXMLRecordReader {
         outerText = ""
         if outer.count == 5, outer[1] == "Responses", outer[2] == "Response", outer[3] == "Data", name == resource.element {
             outer.removeLast()
-            frames.append(Frame(name: name, node: schema, line: parser.tokenLine, column: parser.tokenColumn,
+            frames.append(Frame(name: name, node: 0, line: parser.tokenLine, column: parser.tokenColumn,
                                 textStart: 0, childStart: 0))
         }
         if outer.count == 5, outer[3] == "Errors", name == "Error" { currentError = (nil, nil, nil) }
@@ -268,7 +272,7 @@ public struct AuroraXMLRecordReader {
     }
 
     private mutating func value(of frame: Frame, parser: inout XMLPullParser) throws(Failure) -> Value {
-        let type = frame.node?.type
+        let type = frame.node < 0 ? nil : schema.nodes[frame.node].type
         if frame.hasChildElements {
             if type == .list { return .array(children[frame.childStart...].map(\.value)) }
             return .object(Record(try object(childStart: frame.childStart, textStart: frame.textStart, parser: &parser, frame: frame)))
@@ -324,9 +328,8 @@ public struct AuroraXMLRecordReader {
     /// The fields of an element with child elements: its children (`children[childStart...]`)
     /// and, when it also holds text that is not space, that text as `_text`.
     private mutating func object(childStart: Int, textStart: Int, parser: inout XMLPullParser, frame: Frame) throws(Failure) -> OrderedDictionary<String, Value> {
-        let children = self.children[childStart...]
         // Most objects have no repeated child: build them directly, without a lookup per field.
-        var fields = hasRepeats(children, of: frame.node) ? groupedObject(from: children) : shaped(children, of: frame.node)
+        var fields = hasRepeats(childStart, of: frame.node) ? groupedObject(from: children[childStart...]) : shaped(childStart, of: frame.node)
         let raw = textStart..<text.count
         if !Self.isSpace(text[raw]) {
             fields["_text"] = .string(string(Self.trimmed(raw, in: text), parser: &parser, frame: frame))
@@ -338,22 +341,25 @@ public struct AuroraXMLRecordReader {
     /// always the same names in the same order (every `Order`, every `Item`), so the last such
     /// object is kept per schema element and a new one with the same names is a copy of it with
     /// the values replaced: its keys (and their hash table) are shared, not built again.
-    private mutating func shaped(_ children: ArraySlice<Child>, of node: SchemaNode?) -> OrderedDictionary<String, Value> {
-        guard let node else { return Self.fields(children) }
-        let id = ObjectIdentifier(node)
-        if let shape = shapes[id], shape.template.count == children.count, shape.matches(children) {
+    /// The children's values are moved into the object (each child keeps a null), not copied.
+    private mutating func shaped(_ childStart: Int, of node: Int) -> OrderedDictionary<String, Value> {
+        guard node >= 0 else { return Self.fields(children[childStart...]) }
+        if let shape = shapes[node], shape.template.count == children.count - childStart, shape.matches(children[childStart...]) {
             var fields = shape.template
             fields.values.withUnsafeMutableBufferPointer { values in
-                for (i, child) in children.enumerated() { values[i] = child.value }
+                self.children.withUnsafeMutableBufferPointer { children in
+                    for i in values.indices { swap(&values[i], &children[childStart + i].value) }
+                }
             }
             return fields
         }
+        let children = self.children[childStart...]
         let fields = Self.fields(children)
         var template = fields
         template.values.withUnsafeMutableBufferPointer { values in
             for i in values.indices { values[i] = .null }
         }
-        shapes[id] = Shape(template: template, places: children.allSatisfy { $0.known >= 0 } ? children.map(\.known) : nil)
+        shapes[node] = Shape(template: template, places: children.allSatisfy { $0.known >= 0 } ? children.map(\.known) : nil)
         return fields
     }
 
@@ -370,12 +376,12 @@ public struct AuroraXMLRecordReader {
 
     /// Whether two children have the same name: by their place in the schema, names compared
     /// only for elements the schema does not describe.
-    private mutating func hasRepeats(_ children: ArraySlice<Child>, of node: SchemaNode?) -> Bool {
-        let words = ((node?.childCount ?? 0) + 63) / 64
+    private mutating func hasRepeats(_ childStart: Int, of node: Int) -> Bool {
+        let words = ((node < 0 ? 0 : schema.nodes[node].childCount) + 63) / 64
         if seen.count < words { seen = Array(repeating: 0, count: words) }
         defer { for i in 0..<words { seen[i] = 0 } }
         var unknown: Set<String>? = nil
-        for child in children {
+        for child in children[childStart...] {
             if child.known >= 0 {
                 let bit: UInt64 = 1 << (child.known & 63)
                 if seen[child.known >> 6] & bit != 0 { return true }

@@ -11,96 +11,83 @@ public enum AuroraFieldType: Sendable {
     case integer, decimal, string, bool, dateTime, date, list
 }
 
-/// The schema as a tree keyed by element name, so the reader finds a field's type from its
-/// parent's node without building the dotted path of every element.
-final class SchemaNode: Sendable {
-    let type: AuroraFieldType?
-    /// The children, found by the bytes of their element name (`child(named:)`), so the
-    /// reader neither makes a `String` of each tag name nor hashes one: an open-addressing table
-    /// of FNV-1a hashes over the names' bytes, all in one array (nothing retained per lookup).
-    private let names: [String]
-    private let nodes: [SchemaNode]
-    private let nameBytes: [UInt8]
-    private let nameRanges: [Range<Int>]
-    private let slots: [Int32]
+/// The schema as a table of element nodes numbered from 0 (the record element), so the reader
+/// finds a field's type from its parent's number without building the dotted path of every
+/// element, and holds plain integers, not references, for the elements it has open. Children
+/// are found by the bytes of their element name: one open-addressing table of FNV-1a hashes
+/// over (parent, name bytes), all in flat arrays (nothing made or retained per lookup).
+struct SchemaTable: Sendable {
+    struct Node: Sendable {
+        var type: AuroraFieldType?
+        /// The element name (the `String` the records' keys share).
+        var name: String
+        /// Its place among its parent's children (sorted by name), and how many it has.
+        var place: Int
+        var childCount: Int
+    }
 
-    init(type: AuroraFieldType?, children: [String: SchemaNode]) {
-        self.type = type
-        let sorted = children.sorted { $0.key < $1.key }
-        names = sorted.map(\.key)
-        nodes = sorted.map(\.value)
-        var bytes: [UInt8] = [], ranges: [Range<Int>] = []
-        for name in names {
-            ranges.append(bytes.count..<(bytes.count + name.utf8.count))
-            bytes.append(contentsOf: name.utf8)
+    private(set) var nodes: [Node] = []
+    private var nameBytes: [UInt8] = []
+    private var nameRanges: [Range<Int>] = []
+    private var parents: [Int32] = []
+    private var slots: [Int32] = []
+
+    init(_ flat: [String: AuroraFieldType]) {
+        let paths = flat.keys.map { $0.split(separator: ".").map(String.init) }
+        func build(_ prefix: [String], name: String, place: Int, parent: Int) {
+            var names: Set<String> = []
+            for parts in paths where parts.count > prefix.count && Array(parts.prefix(prefix.count)) == prefix {
+                names.insert(parts[prefix.count])
+            }
+            let id = nodes.count
+            nodes.append(Node(type: prefix.isEmpty ? nil : flat[prefix.joined(separator: ".")], name: name, place: place,
+                              childCount: names.count))
+            nameRanges.append(nameBytes.count..<(nameBytes.count + name.utf8.count))
+            nameBytes.append(contentsOf: name.utf8)
+            parents.append(Int32(parent))
+            for (i, child) in names.sorted().enumerated() { build(prefix + [child], name: child, place: i, parent: id) }
         }
-        nameBytes = bytes
-        nameRanges = ranges
+        build([], name: "", place: 0, parent: -1)
         var size = 4
-        while size < names.count * 2 { size *= 2 }
-        var slots = [Int32](repeating: 0, count: size)
-        for (index, range) in ranges.enumerated() {
-            var slot = bytes.withUnsafeBufferPointer { Self.hash(UnsafeBufferPointer(rebasing: $0[range])) } & (size - 1)
+        while size < nodes.count * 2 { size *= 2 }
+        slots = [Int32](repeating: 0, count: size)
+        for id in 1..<nodes.count {
+            var slot = nameBytes.withUnsafeBufferPointer { Self.hash(UnsafeBufferPointer(rebasing: $0[nameRanges[id]]), parent: Int(parents[id])) } & (size - 1)
             while slots[slot] != 0 { slot = (slot + 1) & (size - 1) }
-            slots[slot] = Int32(index + 1)
+            slots[slot] = Int32(id + 1)
         }
-        self.slots = slots
     }
 
-    /// The child element with this name: its name as a `String` (shared, not made again), its
-    /// node, and its place among this node's children (`childCount` in all).
-    func child(named bytes: UnsafeBufferPointer<UInt8>) -> (name: String, node: SchemaNode, index: Int)? {
-        guard let index = childIndex(named: bytes) else { return nil }
-        return (names[index], nodes[index], index)
-    }
-
-    private func childIndex(named bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard !names.isEmpty else { return nil }
+    /// The number of the child of `parent` with this element name, if the documents describe it.
+    func child(of parent: Int, named bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         let mask = slots.count - 1
-        var slot = Self.hash(bytes) & mask
+        var slot = Self.hash(bytes, parent: parent) & mask
         return nameBytes.withUnsafeBufferPointer { all in
-            while true {
-                let index = Int(slots[slot])
-                if index == 0 { return nil }
-                let range = nameRanges[index - 1]
-                if range.count == bytes.count, memcmp(all.baseAddress! + range.lowerBound, bytes.baseAddress!, bytes.count) == 0 {
-                    return index - 1
+            slots.withUnsafeBufferPointer { slots in
+                while true {
+                    let id = Int(slots[slot]) - 1
+                    if id < 0 { return nil }
+                    let range = nameRanges[id]
+                    if Int(parents[id]) == parent, range.count == bytes.count,
+                       memcmp(all.baseAddress! + range.lowerBound, bytes.baseAddress!, bytes.count) == 0 {
+                        return id
+                    }
+                    slot = (slot + 1) & mask
                 }
-                slot = (slot + 1) & mask
             }
         }
     }
 
-    var childCount: Int { names.count }
-
-    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        var h: UInt32 = 2_166_136_261
+    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>, parent: Int) -> Int {
+        var h: UInt32 = 2_166_136_261 ^ UInt32(truncatingIfNeeded: parent &* 31)
         for b in bytes { h = (h ^ UInt32(b)) &* 16_777_619 }
         return Int(h)
-    }
-
-    static func tree(_ flat: [String: AuroraFieldType]) -> SchemaNode {
-        func build(_ prefix: [Substring], type: AuroraFieldType?) -> SchemaNode {
-            var names: Set<Substring> = []
-            for key in flat.keys {
-                let parts = key.split(separator: ".")
-                if parts.count == prefix.count + 1, Array(parts.prefix(prefix.count)) == prefix { names.insert(parts[prefix.count]) }
-                if parts.count > prefix.count + 1, Array(parts.prefix(prefix.count)) == prefix { names.insert(parts[prefix.count]) }
-            }
-            var children: [String: SchemaNode] = [:]
-            for name in names {
-                let path = prefix + [name]
-                children[String(name)] = build(path, type: flat[path.joined(separator: ".")])
-            }
-            return SchemaNode(type: type, children: children)
-        }
-        return build([], type: nil)
     }
 }
 
 public enum AuroraXMLSchema {
-    static let orderTree = SchemaNode.tree(order)
-    static let productTree = SchemaNode.tree(product)
+    static let orderTable = SchemaTable(order)
+    static let productTable = SchemaTable(product)
 
     public static let order: [String: AuroraFieldType] = [
         "OrderID": .integer,
