@@ -74,8 +74,10 @@ public struct AuroraXMLRecordReader {
             return zip(template.keys, children).allSatisfy { $0 == $1.name }
         }
     }
-    /// By schema node.
-    private var shapes: [Shape?]
+    /// By schema node, the last few different shapes, most recent first (an `Order` with and
+    /// without a `Transaction` alternate, for instance).
+    private var shapes: [[Shape]]
+    private static let shapesKept = 4
     private var sawRoot = false
 
     public private(set) var ack: String?
@@ -88,7 +90,7 @@ public struct AuroraXMLRecordReader {
         self.language = language
         self.zone = zone
         schema = resource.schema
-        shapes = Array(repeating: nil, count: schema.nodes.count)
+        shapes = Array(repeating: [], count: schema.nodes.count)
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -147,8 +149,10 @@ public struct AuroraXMLRecordReader {
                     continue
                 }
                 let open = frames.count - 1
+                let node = frames[open].node
                 let matches = try parser.withBytes(nameRange) { bytes in
-                    frames[open].name.utf8.withContiguousStorageIfAvailable {
+                    if node > 0 { return schema.name(of: node, equals: bytes) }   // node 0, the record element, has no name there
+                    return frames[open].name.utf8.withContiguousStorageIfAvailable {
                         $0.count == bytes.count && memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0
                     } ?? frames[open].name.utf8.elementsEqual(bytes)
                 }
@@ -344,8 +348,10 @@ public struct AuroraXMLRecordReader {
     /// The children's values are moved into the object (each child keeps a null), not copied.
     private mutating func shaped(_ childStart: Int, of node: Int) -> OrderedDictionary<String, Value> {
         guard node >= 0 else { return Self.fields(children[childStart...]) }
-        if let shape = shapes[node], shape.template.count == children.count - childStart, shape.matches(children[childStart...]) {
-            var fields = shape.template
+        let count = children.count - childStart
+        if let hit = shapes[node].firstIndex(where: { $0.template.count == count && $0.matches(self.children[childStart...]) }) {
+            if hit > 0 { shapes[node].swapAt(hit, hit - 1) }
+            var fields = shapes[node][hit > 0 ? hit - 1 : 0].template
             fields.values.withUnsafeMutableBufferPointer { values in
                 self.children.withUnsafeMutableBufferPointer { children in
                     for i in values.indices { swap(&values[i], &children[childStart + i].value) }
@@ -359,7 +365,8 @@ public struct AuroraXMLRecordReader {
         template.values.withUnsafeMutableBufferPointer { values in
             for i in values.indices { values[i] = .null }
         }
-        shapes[node] = Shape(template: template, places: children.allSatisfy { $0.known >= 0 } ? children.map(\.known) : nil)
+        if shapes[node].count == Self.shapesKept { shapes[node].removeLast() }
+        shapes[node].insert(Shape(template: template, places: children.allSatisfy { $0.known >= 0 } ? children.map(\.known) : nil), at: 0)
         return fields
     }
 
