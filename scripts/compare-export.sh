@@ -8,7 +8,7 @@ orders="${1:-20000}"
 source "$(dirname "$0")/compare/setup.sh"
 repo="$PWD"
 port=$((20000 + RANDOM % 20000))
-"$bin" demo-store --port "$port" --orders "$orders" --products 10 --token t > "$work/store.log" 2>&1 &
+"$bin" demo-store --port "$port" --orders "$orders" --products 10 --token local-test > "$work/store.log" 2>&1 &
 store=$!
 trap 'kill $store 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do grep -q "Aurora XML API" "$work/store.log" && break; sleep 0.1; done
@@ -26,7 +26,7 @@ cp -r pipelines "$work/"
 cd "$work"
 {
   measure commerce-etl env AURORA_XML_URL="$url" AURORA_TOKEN=local-test "$bin" run pipelines/orders-export.yml
-  measure python-stdlib python3 "$repo/scripts/compare/reference_export.py" "$url" py
+  measure python-stdlib python3 "$repo/scripts/compare/reference_export.py" "$url" py --token local-test
 } > results
 ours=$(($(wc -l < out/orders-export/order-lines.csv) - 1)); theirs=$(($(wc -l < py/order-lines.csv) - 1))
 [ "$ours" = "$theirs" ] || { echo "line counts differ: $ours against $theirs" >&2; exit 1; }
