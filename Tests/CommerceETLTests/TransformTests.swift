@@ -103,6 +103,31 @@ private let order: Record = [
         #expect(FieldPath("ProductPrices[ISO=USD].Price")?.components == ["ProductPrices", "[ISO=USD]", "Price"])
     }
 
+    @Test func hintedLookupsAgreeWithPlainOnesWhenFieldsMoveOrGoMissing() throws {
+        // One set of hints carried across records whose fields change places, go missing, or
+        // change kind (object, array, scalar), as a select step carries them across a batch.
+        let records: [Record] = [
+            order,
+            ["Customer": .object(["Phone": .string("0202"), "Name": .string("Ann")]), "OrderID": .integer(8)],
+            ["OrderID": .integer(9), "Customer": .string("not an object"), "Items": .array([])],
+            ["Items": .array([.object(["Price": .decimal(ExactDecimal(parsing: "3.00")!), "Sku": .string("C")])]), "OrderID": .null],
+            product,
+            order,
+        ]
+        let paths = try ["OrderID", "Customer.Name", "Customer.Phone", "Items.0.Price", "Items[Sku=B].Price", "Items.1.Sku",
+                         "ProductPrices[ISO=USD].Price", "Addresses.1.Country.ISO", "Missing.Field"].map { try #require(FieldPath($0)) }
+        var hints = paths.map { PathHints($0) }
+        var found = 0
+        for record in records {
+            for (i, path) in paths.enumerated() {
+                let plain = record.value(at: path)
+                #expect(record.value(at: path, hints: &hints[i]) == plain, "\(path) in \(record)")
+                if plain != nil { found += 1 }
+            }
+        }
+        #expect(found == 20)
+    }
+
     @Test(arguments: ["[ISO=USD].Price", "ProductPrices[ISO].Price", "ProductPrices[ISO=USD", "ProductPrices]x", "a..b", "a.", "ProductPrices.[ISO=USD]", "P[[a=b]]", ""])
     func malformedPathsAreRefused(_ text: String) {
         #expect(FieldPath(text) == nil)

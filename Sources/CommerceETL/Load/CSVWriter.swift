@@ -81,11 +81,12 @@ final class CSVWriter: LoadWriter {
             if format.header { try file.write(headerLine(columns)) }
         }
         var line = OutputBuffer(capacity: 1 << 17)
+        var hints = format.columns?.map { PathHints($0.path) } ?? []
         for record in records {
             if let fixed = format.columns {
                 for (i, column) in fixed.enumerated() {
                     if i > 0 { line.append(format.delimiter) }
-                    format.appendCell(record.value(at: column.path) ?? .null, to: &line)
+                    format.appendCell(record.value(at: column.path, hints: &hints[i]) ?? .null, to: &line)
                 }
             } else if inColumnOrder(record) {
                 // The usual case: the record's fields are the columns, in order.

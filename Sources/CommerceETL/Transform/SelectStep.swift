@@ -51,10 +51,11 @@ public struct SelectStep: StepKind {
                 return out
             }
         }
+        var hints = fields.map { PathHints($0.path) }
         return records.map { record in
             var out = template
             out.values.withUnsafeMutableBufferPointer { values in
-                for (i, field) in fields.enumerated() { values[i] = record.value(at: field.path) ?? .null }
+                for (i, field) in fields.enumerated() { values[i] = record.value(at: field.path, hints: &hints[i]) ?? .null }
             }
             return Record(out)
         }
