@@ -26,6 +26,45 @@ private let order: Record = [
         #expect(out[1].at("order.OrderID") == .integer(7))
     }
 
+    @Test func explodeBuildsTheSameRowsAsFieldByFieldWhateverTheShapes() throws {
+        // Rows are built from the last row's keys while the element's keys are the same: check
+        // against building each row field by field, over elements that share key storage, change
+        // shape, already hold the added names, or are not objects, and parents that change shape.
+        let item: Record = ["Sku": .string("A"), "Price": .decimal(ExactDecimal(parsing: "1.50")!)]
+        var same = item
+        same["Sku"] = .string("B")                        // the same key storage as `item`
+        let wider: Record = ["Sku": .string("C"), "Price": .null, "Note": .string("gift")]
+        let clashing: Record = ["order": .string("mine"), "Sku": .string("D"), "line": .integer(99)]
+        let orders: [Record] = [
+            ["OrderID": .integer(1), "Items": .array([.object(item), .object(same), .object(wider)]), "Total": .integer(3)],
+            ["OrderID": .integer(2), "Items": .array([.object(clashing), .string("loose"), .object(item)]), "Total": .integer(4)],
+            ["Items": .array([.object(same)]), "OrderID": .integer(3)],
+            ["OrderID": .integer(4), "Items": .array([])],
+        ]
+        func reference(_ parentAs: String?, _ indexAs: String?) -> [Record] {
+            var rows: [Record] = []
+            for order in orders {
+                guard case .array(let items)? = order["Items"] else { continue }
+                var parent = order
+                parent["Items"] = nil
+                for (i, element) in items.enumerated() {
+                    var row: Record = if case .object(let fields) = element { fields } else { ["value": element] }
+                    if let indexAs { row[indexAs] = .integer(Int64(i)) }
+                    if let parentAs { row[parentAs] = .object(parent) }
+                    rows.append(row)
+                }
+            }
+            return rows
+        }
+        for (parentAs, indexAs) in [("order", "line"), ("order", nil), (nil, "line"), (nil, nil), ("x", "x")] as [(String?, String?)] {
+            let options = [parentAs.map { "parent_as: \($0)" }, indexAs.map { "index_as: \($0)" }].compactMap { $0 }
+            let explode = try step("explode: { path: Items\(options.map { ", " + $0 }.joined()) }")
+            let rows = try explode.apply(orders)
+            #expect(rows.count == 7)
+            #expect(rows == reference(parentAs, indexAs), "\(options)")
+        }
+    }
+
     @Test func explodeSkipsEmptyArraysWrapsScalarsAndRejectsNonArrays() throws {
         let explode = try step("explode: { path: Tags }")
         let records: [Record] = [["Tags": .array([])], ["Tags": .null], [:], ["Tags": .array([.string("x"), .integer(2)])]]

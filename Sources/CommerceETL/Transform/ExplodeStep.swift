@@ -46,6 +46,8 @@ public struct ExplodeStep: StepKind {
     public func apply(_ records: [Record]) throws -> [Record] {
         var out: [Record] = []
         out.reserveCapacity(records.count * 2)
+        var parents = DerivedShape(), rows = DerivedShape()
+        let topLevel = path.components.count == 1 && FieldPath.Selector(path.components[0]) == nil
         for record in records {
             let elements: [Value]
             switch record.value(at: path) {
@@ -56,19 +58,26 @@ public struct ExplodeStep: StepKind {
             }
             var parent: Record? = nil
             if parentAs != nil {
-                var p = record
-                p.removeValue(at: path)
-                parent = p
-            }
-            for (index, element) in elements.enumerated() {
-                var row: Record
-                if case .object(let fields) = element {
-                    row = fields
+                if topLevel {
+                    parent = parents.derive(from: record, removing: path.components[0])
                 } else {
-                    row = ["value": element]
+                    var p = record
+                    p.removeValue(at: path)
+                    parent = p
                 }
-                if let indexAs { row[indexAs] = .integer(Int64(index)) }
-                if let parentAs, let parent { row[parentAs] = .object(parent) }
+            }
+            let added = [indexAs, parentAs].compactMap { $0 }
+            for (index, element) in elements.enumerated() {
+                guard case .object(let fields) = element else {
+                    var row: Record = ["value": element]
+                    if let indexAs { row[indexAs] = .integer(Int64(index)) }
+                    if let parentAs, let parent { row[parentAs] = .object(parent) }
+                    out.append(row)
+                    continue
+                }
+                var row = added.isEmpty ? fields : rows.derive(from: fields, adding: added)
+                if indexAs != nil { rows.setAdded(0, to: .integer(Int64(index)), in: &row) }
+                if parentAs != nil, let parent { rows.setAdded(indexAs == nil ? 0 : 1, to: .object(parent), in: &row) }
                 out.append(row)
             }
         }
