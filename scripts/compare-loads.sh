@@ -4,13 +4,15 @@
 # alone on the same NDJSON bytes); then Python's sqlite3 `executemany` inserts the same rows
 # (read back from the CSV, numbers as numbers) into a table of the same columns, and `gzip -6`
 # compresses the same CSV bytes, and the CSV's bytes are written again with plain 64 KiB writes
-# (scripts/compare/reference_write.py), the floor for the CSV load. Usage: scripts/compare-loads.sh [ROWS]
+# (scripts/compare/reference_write.py), the floor for the CSV load, and Python's csv.writer writes
+# the same rows (scripts/compare/reference_csv.py). Usage: scripts/compare-loads.sh [ROWS]
 rows="${1:-1000000}"
 source "$(dirname "$0")/compare/setup.sh"
 trap 'rm -rf "$work"' EXIT
 "$bin" bench --skip-xml --skip-parse --json-products 0 --load-rows "$rows" --keep-csv "$work/rows.csv"
 echo "the same rows, other tools:"
 echo "  python sqlite3 executemany: $(python3 scripts/compare/reference_sqlite.py "$work/rows.csv" "$work/py.sqlite")"
+echo "  python csv.writer on the same rows (already strings): $(python3 scripts/compare/reference_csv.py "$work/rows.csv" "$work/py.csv")"
 echo "  the CSV's bytes written with one write per 64 KiB, then fsync: $(python3 scripts/compare/reference_write.py "$work/rows.csv" "$work/copy.csv")"
 size=$(stat -c %s "$work/rows.csv")
 /usr/bin/time -f "%e" -o "$work/time" gzip -6 -c "$work/rows.csv" > /dev/null
