@@ -178,16 +178,22 @@ public struct XMLPullParser {
     /// complete in the buffer, a malformed name), which the general path then reads, reporting
     /// any error.
     private mutating func commonToken() throws(XMLSyntaxError) -> XMLToken? {
+        // The scan writes its findings into these locals rather than returning a token from the
+        // closure: a large optional tuple returned through memory cost more than the scan.
         let atEnd = self.atEnd
-        let scanned: (token: XMLToken, end: Int, line: Int, column: Int, references: Bool)? = buffer.withUnsafeBufferPointer { bytes in
+        let start = position
+        var end = 0, line = self.line, column = self.column
+        var kind = 0   // 0: none, 1: text, 2: start tag, 3: self-closing start tag, 4: end tag
+        var nameStart = 0, nameEnd = 0
+        var references = false
+        buffer.withUnsafeBufferPointer { bytes in
           Self.byteClasses.withUnsafeBufferPointer { classes in
             let p = bytes.baseAddress!, n = bytes.count
-            var i = position, line = self.line, column = self.column
+            var i = start
             // Plain bytes cost one table lookup; the column is worked out at the end from the
             // bytes since the last newline less the UTF-8 continuation bytes among them.
             var continuation = 0
             if p[i] != UInt8(ascii: "<") {
-                var references = false
                 var lineStart = -1
                 while i < n {
                     let b = p[i]
@@ -207,19 +213,21 @@ public struct XMLPullParser {
                     }
                     i += 1
                 }
-                if i == n, !atEnd { return nil }
-                column = lineStart >= 0 ? 1 + (i - lineStart) - continuation : column + (i - position) - continuation
-                return (.text(position..<i), i, line, column, references)
+                if i == n, !atEnd { return }
+                column = lineStart >= 0 ? 1 + (i - lineStart) - continuation : column + (i - start) - continuation
+                end = i
+                kind = 1
+                return
             }
             // A tag: '<', an optional '/', a name, an optional '/' (start tags), '>'.
             i += 1
-            guard i < n else { return nil }
+            guard i < n else { return }
             let closing = p[i] == UInt8(ascii: "/")
             if closing { i += 1 }
-            let nameStart = i
-            guard i < n else { return nil }
+            nameStart = i
+            guard i < n else { return }
             switch p[i] {
-            case 48...57, 45, 46, 33, 63: return nil   // digit, '-', '.', '<!', '<?'
+            case 48...57, 45, 46, 33, 63: return   // digit, '-', '.', '<!', '<?'
             default: break
             }
             while i < n {
@@ -229,34 +237,40 @@ public struct XMLPullParser {
                     continue
                 }
                 if b == 62 || b == 47 { break }
-                guard b & 0xC0 == 0x80 else { return nil }   // space, '<', '=', a quote or '&': the general path
+                guard b & 0xC0 == 0x80 else { return }   // space, '<', '=', a quote or '&': the general path
                 continuation += 1
                 i += 1
             }
             column += (closing ? 2 : 1) + (i - nameStart) - continuation
-            let nameEnd = i
-            guard nameEnd > nameStart, i < n else { return nil }
+            nameEnd = i
+            guard nameEnd > nameStart, i < n else { return }
             var selfClosing = false
             if p[i] == 47 {
-                guard !closing, i + 1 < n, p[i + 1] == 62 else { return nil }
+                guard !closing, i + 1 < n, p[i + 1] == 62 else { return }
                 selfClosing = true
                 i += 1
                 column += 1
             }
             column += 1
-            let token: XMLToken = closing ? .end(name: nameStart..<nameEnd) : .start(name: nameStart..<nameEnd, selfClosing: selfClosing)
-            return (token, i + 1, line, column, false)
+            end = i + 1
+            kind = closing ? 4 : selfClosing ? 3 : 2
           }
         }
-        guard let scanned else { return nil }
-        tokenLine = line
-        tokenColumn = column
-        if scanned.references, case .text(let range) = scanned.token { try checkEntities(range) }
-        if case .start = scanned.token, !attributes.isEmpty { attributes = [] }
-        line = scanned.line
-        column = scanned.column
-        position = scanned.end
-        return scanned.token
+        let token: XMLToken
+        switch kind {
+        case 1: token = .text(start..<end)
+        case 2, 3: token = .start(name: nameStart..<nameEnd, selfClosing: kind == 3)
+        case 4: token = .end(name: nameStart..<nameEnd)
+        default: return nil
+        }
+        tokenLine = self.line
+        tokenColumn = self.column
+        if references { try checkEntities(start..<end) }
+        if kind == 2 || kind == 3, !attributes.isEmpty { attributes = [] }
+        self.line = line
+        self.column = column
+        position = end
+        return token
     }
 
     /// Bytes `commonToken` must look at: in text ('<', newline, '&', UTF-8 continuation bytes)
