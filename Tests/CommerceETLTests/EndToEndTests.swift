@@ -297,6 +297,24 @@ import Testing
         #expect(try sqliteRows(db, "SELECT count(*) FROM order_lines WHERE status = 'Cancelled'") == [["0"]])
         // Per line, in pennies: net = gross - line discount - share.
         #expect(try sqliteRows(db, "SELECT count(*) FROM order_lines WHERE round(gross_amount * 100) - round(line_discount * 100) - round(order_discount_share * 100) != round(net_amount * 100)") == [["0"]])
+
+        // Exact money (decimals: text, minor_units: 2): the amounts keep their digits as text,
+        // the same as the CSV of the same run, and the pence beside them add up exactly.
+        #expect(try sqliteRows(db, "SELECT DISTINCT typeof(net_amount), typeof(net_amount_minor) FROM order_lines") == [["text", "integer"]])
+        #expect(try sqliteRows(db, "SELECT type FROM pragma_table_info('order_lines') WHERE name IN ('net_amount', 'net_amount_minor') ORDER BY cid")
+                == [["DECIMAL TEXT"], ["INTEGER"]])
+        let csv = try CSVReader(string: String(contentsOf: dir.appendingPathComponent("out/reporting-feed/order-lines.csv"), encoding: .utf8),
+                                hasHeaderRow: true)
+        let column = try #require(csv.headerRow?.firstIndex(of: "net_amount"))
+        var csvAmounts: [String] = []
+        while let row = csv.next() { csvAmounts.append(row[column]) }
+        let stored = try sqliteRows(db, "SELECT net_amount, net_amount_minor FROM order_lines ORDER BY rowid")
+        #expect(stored.count == csvAmounts.count && stored.count > 100)
+        #expect(stored.map { $0[0] ?? "" } == csvAmounts)
+        #expect(csvAmounts.contains { $0.hasSuffix("0") && $0.contains(".") }, "some amount ends in 0, which a float would drop")
+        let pence = csvAmounts.reduce(Decimal(0)) { $0 + Decimal(string: $1)! * 100 }
+        #expect(try sqliteRows(db, "SELECT sum(net_amount_minor) FROM order_lines") == [["\(pence)"]])
+        for row in stored { #expect(Decimal(string: row[0]!)! * 100 == Decimal(string: row[1]!)!) }
     }
 
     @Test func onErrorSkipAndQuarantine() throws {

@@ -83,6 +83,47 @@ private func pipeline(load: String, files: String = "samples/aurora-xml/order-ge
         #expect(try sqliteRows(db, "SELECT * FROM lines ORDER BY rowid") == before)
     }
 
+    @Test func decimalsAsTextKeepTheirDigitsAndMinorUnitsRefuseWhatTheyCannotHold() async throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let steps = "[ { select: { id: OrderID, rate: ExchangeRate, total: OrderTotal } } ]"
+        // The default: numbers (a float each), as before.
+        _ = try await run(pipeline(load: "{ path: real.sqlite, table: t }", steps: steps), in: dir)
+        let real = dir.appendingPathComponent("real.sqlite").path
+        #expect(try sqliteRows(real, "SELECT DISTINCT typeof(rate) FROM t WHERE rate IS NOT NULL") == [["real"]])
+
+        // As text: the digits the source gave, in a DECIMAL TEXT column.
+        _ = try await run(pipeline(load: "{ path: text.sqlite, table: t, decimals: text, minor_units: 4 }", steps: steps), in: dir)
+        let text = dir.appendingPathComponent("text.sqlite").path
+        #expect(try sqliteRows(text, "SELECT DISTINCT typeof(rate), typeof(rate_minor) FROM t WHERE rate IS NOT NULL") == [["text", "integer"]])
+        let rates = try sqliteRows(text, "SELECT rate, rate_minor FROM t WHERE rate IS NOT NULL ORDER BY rowid")
+        #expect(rates.contains(["1.1634", "11634"]))
+        #expect(rates.contains(["187.42", "1874200"]))
+        // The first order has no rate: its column was made without a type (decimals then go in
+        // as the load says), and `rate_minor` came when the first rate did.
+        #expect(try sqliteRows(text, "SELECT name, type FROM pragma_table_info('t') ORDER BY cid").map { $0[0]! + " " + $0[1]! }
+                == ["id INTEGER", "rate ", "total DECIMAL TEXT", "total_minor INTEGER", "rate_minor INTEGER"])
+        #expect(try sqliteRows(text, "SELECT DISTINCT typeof(total) FROM t") == [["text"]])
+
+        // Two places cannot hold a rate of four: the run fails naming table, column and value,
+        // and leaves no table behind.
+        do {
+            _ = try await run(pipeline(load: "{ path: pence.sqlite, table: t, decimals: text, minor_units: 2 }", steps: steps), in: dir)
+            Issue.record("must fail")
+        } catch {
+            #expect("\(error)" == "stage 'db': table 't': column 'rate_minor': 1.1634 (in 'rate') is not a whole number of 10^-2 units that fits in 64 bits (minor_units: 2)")
+        }
+        let pence = dir.appendingPathComponent("pence.sqlite").path
+        if FileManager.default.fileExists(atPath: pence) {
+            #expect(try sqliteRows(pence, "SELECT count(*) FROM sqlite_master WHERE name = 't'") == [["0"]])
+        }
+
+        // A DECIMAL column keeps how it stores decimals: appending with `text` into the `real`
+        // table still writes numbers there.
+        _ = try await run(pipeline(load: "{ path: real.sqlite, table: t, mode: append, decimals: text }", steps: steps), in: dir)
+        #expect(try sqliteRows(real, "SELECT count(*), count(*) FILTER (WHERE typeof(total) = 'text') FROM t") == [["8", "0"]])
+    }
+
     @Test func aFailureInAnotherStageLeavesTheDatabaseAsItWas() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -1,14 +1,18 @@
 // `sqlite:` load (README: "Loads"). One transaction per file is committed at each checkpoint, so
 // a long migration neither loses its work when it dies nor grows the WAL without end; `replace`
 // builds `_cetl_new_<table>` and swaps it in at publish, so readers never see a half-built table.
-// Decimals are stored as SQLite numbers so SUM() works; more than 15 significant digits would
-// not read back digit for digit, so such a value is refused rather than rounded.
+// Decimals are stored as SQLite numbers (`decimals: real`, so SUM() works on them; more than 15
+// significant digits would not read back digit for digit, so such a value is refused rather than
+// rounded) or as their digits (`decimals: text`: `1.90` reads back as `1.90`); `minor_units: N`
+// adds `<column>_minor`, the value in whole 10^-N units as an integer, so sums are exact.
 import CSQLite
 import Foundation
 import Synchronization
 
 public struct SQLiteLoad: LoadKind {
     public enum Mode: String, Sendable, CaseIterable { case replace, append, upsert }
+    /// How a decimal column stores its values: SQLite numbers (8-byte floats), or their digits as text.
+    public enum Decimals: String, Sendable, CaseIterable { case real, text }
 
     /// Database file, relative to the output directory.
     public var path: String
@@ -20,16 +24,24 @@ public struct SQLiteLoad: LoadKind {
     public var childTables: Bool
     /// Indexes to create: each a list of columns.
     public var indexes: [[String]]
+    /// How new decimal columns store their values.
+    public var decimals: Decimals
+    /// With a value, each decimal column gets `<column>_minor` beside it: the value times
+    /// 10^minorUnits, an exact integer.
+    public var minorUnits: Int?
 
     public var target: String { "\(path) (table \(table))" }
 
-    public init(path: String, table: String, mode: Mode = .replace, key: [String] = [], childTables: Bool = false, indexes: [[String]] = []) {
+    public init(path: String, table: String, mode: Mode = .replace, key: [String] = [], childTables: Bool = false, indexes: [[String]] = [],
+                decimals: Decimals = .real, minorUnits: Int? = nil) {
         self.path = path
         self.table = table
         self.mode = mode
         self.key = key
         self.childTables = childTables
         self.indexes = indexes
+        self.decimals = decimals
+        self.minorUnits = minorUnits
     }
 
     public static let name = "sqlite"
@@ -42,9 +54,12 @@ public struct SQLiteLoad: LoadKind {
         static let indexes = Key.custom("indexes", .list(.strings), doc: "indexes to create, each a list of columns", example: "[[CustomerID], [OrderStatus, DateCreated]]") { (v: ConfigValue) -> [[String]]? in
             v.list()?.compactMap { item in item.strings().flatMap { $0.isEmpty ? nil : $0 } }
         }
+        static let decimals = Key.choice("decimals", Decimals.allCases.map(\.rawValue), doc: "how a new decimal column stores its values: `real` as SQLite numbers (8-byte floats: `SUM()` works directly, `1.90` reads back as `1.9`, more than 15 significant digits refused), `text` as their digits (declared `DECIMAL TEXT`: `16.6600` reads back as `16.6600`); a column that exists keeps how it stores them").defaulting("real")
+        static let minorUnits = Key.integer("minor_units", in: 0...18, doc: "also write each decimal column as `<column>_minor`, an INTEGER of whole 10^-N units (2: pence, cents), so `SUM()` is exact; a value with more decimal places than N fails the run", example: "2")
     }
 
-    public static let value = OptionSpec(name, .options([Keys.path.spec, Keys.table.spec, Keys.mode.spec, Keys.key.spec, Keys.childTables.spec, Keys.indexes.spec]),
+    public static let value = OptionSpec(name, .options([Keys.path.spec, Keys.table.spec, Keys.mode.spec, Keys.key.spec, Keys.childTables.spec, Keys.indexes.spec,
+                                                          Keys.decimals.spec, Keys.minorUnits.spec]),
                                          doc: "a table in a SQLite database, for reporting and migrations",
                                          example: "{ path: out/store.sqlite, table: orders, mode: upsert, key: [OrderID], child_tables: true }")
 
@@ -56,16 +71,19 @@ public struct SQLiteLoad: LoadKind {
         let key = config.read(Keys.key) ?? []
         let childTables = config.read(Keys.childTables)
         let indexes = config.read(Keys.indexes) ?? []
+        let decimals = Decimals(rawValue: config.read(Keys.decimals))
+        let minorUnits = config.read(Keys.minorUnits)
         if mode == .upsert, key.isEmpty {
             config.context.diagnostics.error("'\(config.path)' has mode upsert but no 'key' (the columns that identify a row)", at: config.keyLocation(Keys.mode.spec.name))
         }
         config.finish()
-        guard let path, let table, let mode else { return nil }
+        guard let path, let table, let mode, let decimals else { return nil }
         if table.isEmpty || table.hasPrefix("sqlite_") {
             value.error("'\(value.path).table' must be a name that does not start with 'sqlite_', found \(config.shown(Keys.table, table))")
             return nil
         }
-        return SQLiteLoad(path: path, table: table, mode: mode, key: key, childTables: childTables, indexes: indexes)
+        return SQLiteLoad(path: path, table: table, mode: mode, key: key, childTables: childTables, indexes: indexes,
+                          decimals: decimals, minorUnits: minorUnits)
     }
 
     public var replacedEachRun: (reason: String, instead: String)? {

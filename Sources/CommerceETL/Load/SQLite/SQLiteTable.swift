@@ -7,6 +7,8 @@ final class SQLiteTable {
     let name: String
     let mode: SQLiteLoad.Mode
     let key: [String]
+    /// How new decimal columns store their values (and decimals in a column of no declared type).
+    let decimals: SQLiteLoad.Decimals
     private var columns: [String] = []
     private var types: [String: String] = [:]
     private var statement: SQLiteStatement? {
@@ -15,6 +17,7 @@ final class SQLiteTable {
             positionKeys = []
             positionTypes = []
             positionKinds = []
+            positionText = []
         }
     }
     private var created = false
@@ -25,9 +28,12 @@ final class SQLiteTable {
     private var positionTypes: [String?] = []
     /// For each field of that shape, the kinds of value its column takes (`Self.kinds(for:)`).
     private var positionKinds: [UInt16] = []
+    /// For each field of that shape, whether a decimal goes in as its digits (`decimalsAsText`).
+    private var positionText: [Bool] = []
 
-    init(name: String, db: SQLiteDatabase, mode: SQLiteLoad.Mode, key: [String], fresh: Bool) throws {
+    init(name: String, db: SQLiteDatabase, mode: SQLiteLoad.Mode, key: [String], decimals: SQLiteLoad.Decimals = .real, fresh: Bool) throws {
         self.name = name
+        self.decimals = decimals
         self.mode = mode
         self.key = key
         if mode == .replace, fresh {
@@ -67,6 +73,22 @@ final class SQLiteTable {
         }
     }
 
+    /// A decimal column that keeps its values' digits: the name gives it TEXT affinity in
+    /// SQLite (it contains "TEXT", not "INT"), so `1.90` is not turned into the number 1.9.
+    static let decimalText = "DECIMAL TEXT"
+
+    /// The declared type of a column made for this value.
+    private func newColumnType(_ value: Value) -> String {
+        if case .decimal = value, decimals == .text { return Self.decimalText }
+        return Self.declaredType(value) ?? ""
+    }
+
+    /// Whether decimals go into a column of this declared type as their digits: its type says
+    /// so, or it has none and the load's `decimals` is `text`.
+    private func decimalsAsText(_ type: String?) -> Bool {
+        type == Self.decimalText || ((type ?? "").isEmpty && decimals == .text)
+    }
+
     /// The table as the pipeline names it, for messages (not the table a `replace` load builds).
     var shownName: String {
         mode == .replace && name.hasPrefix(SQLiteLoad.buildingPrefix) ? String(name.dropFirst(SQLiteLoad.buildingPrefix.count)) : name
@@ -102,7 +124,7 @@ final class SQLiteTable {
                         let i = positions[k]
                         guard i >= 0 else { continue }
                         if kinds[k] & Self.kind(values[k]) == 0 { try check(values[k], keys[k], type: positionTypes[k]) }
-                        try Self.bind(values[k], Int32(i + 1), statement, column: keys, k)
+                        try Self.bind(values[k], Int32(i + 1), statement, column: keys, k, decimalText: positionText[k])
                     }
                 }
             }
@@ -146,7 +168,7 @@ final class SQLiteTable {
                 guard i >= 0 else { continue }
                 let (column, value) = row[row.startIndex + k]
                 try check(value, column, type: types[k])
-                try Self.bind(value, Int32(i + 1), statement, column: column)
+                try Self.bind(value, Int32(i + 1), statement, column: column, decimalText: positionText[k])
             }
             try statement.run()
             return sqlite3_last_insert_rowid(db.handle)
@@ -167,7 +189,7 @@ final class SQLiteTable {
         var added: [(String, String)] = []
         for (column, value) in row where types[column] == nil && !columns.contains(column) {
             // A column first seen as null gets no declared type, so any later value fits.
-            added.append((column, Self.declaredType(value) ?? ""))
+            added.append((column, value.isNull ? "" : newColumnType(value)))
         }
         if !created {
             try create(added.isEmpty ? [("_empty", "TEXT")] : added, db: db)
@@ -201,11 +223,12 @@ final class SQLiteTable {
         positionKeys = row.map(\.key)
         positionTypes = row.map { types[$0.0] }
         positionKinds = positionTypes.map(Self.kinds(for:))
+        positionText = positionTypes.map(decimalsAsText)
         for (k, (column, value)) in row.enumerated() {
             let i = positions[k]
             guard i >= 0 else { continue }
             try check(value, column, type: positionTypes[k])
-            try Self.bind(value, Int32(i + 1), statement, column: column)
+            try Self.bind(value, Int32(i + 1), statement, column: column, decimalText: positionText[k])
         }
         try statement.run()
         return sqlite3_last_insert_rowid(db.handle)
@@ -215,7 +238,12 @@ final class SQLiteTable {
     /// Whether a value may go into a column of this declared type (nil or "": any).
     private static func fits(_ value: Value, type: String?) -> Bool {
         guard let type, let wanted = declaredType(value), type != wanted else { return true }
-        if type == "DECIMAL", wanted == "INTEGER", case .integer = value { return true }
+        if type == "DECIMAL" || type == decimalText {
+            switch value {
+            case .integer, .decimal: return true
+            default: break
+            }
+        }
         return type.isEmpty
     }
 
@@ -225,20 +253,25 @@ final class SQLiteTable {
     }
 
     /// `bind` with the column's name looked up only for a message.
-    private static func bind(_ value: Value, _ index: Int32, _ statement: SQLiteStatement, column names: [String], _ k: Int) throws {
+    private static func bind(_ value: Value, _ index: Int32, _ statement: SQLiteStatement, column names: [String], _ k: Int,
+                             decimalText: Bool) throws {
         switch value {
         case .null: statement.bindNull(index)
         case .integer(let n): statement.bind(index, n)
         case .string(let text): statement.bind(index, text)
-        default: try bind(value, index, statement, column: names[k])
+        default: try bind(value, index, statement, column: names[k], decimalText: decimalText)
         }
     }
 
-    static func bind(_ value: Value, _ index: Int32, _ statement: SQLiteStatement, column: String) throws {
+    /// With `decimalText`, a decimal goes in as its digits; otherwise as the nearest 8-byte
+    /// float, refused beyond 15 significant digits. (An integer in a `DECIMAL TEXT` column is
+    /// stored as text by the column's affinity.)
+    static func bind(_ value: Value, _ index: Int32, _ statement: SQLiteStatement, column: String, decimalText: Bool = false) throws {
         switch value {
         case .null: statement.bindNull(index)
         case .bool(let b): statement.bind(index, Int64(b ? 1 : 0))
         case .integer(let n): statement.bind(index, n)
+        case .decimal(let d) where decimalText: statement.bind(index, d.description)
         case .decimal(let d):
             let digits = d.significantDigits
             guard digits <= 15, let number = d.nearestDouble else {

@@ -1,6 +1,7 @@
 // Writes one `sqlite:` load's records into its table, committing at each checkpoint.
 import CSQLite
 import Foundation
+import OrderedCollections
 
 final class SQLiteWriter: LoadWriter {
     private let database: SharedDatabase
@@ -74,7 +75,7 @@ final class SQLiteWriter: LoadWriter {
             if isTop { top = t }
             return t
         }
-        let t = try SQLiteTable(name: name, db: db, mode: load.mode, key: isTop ? load.key : [], fresh: fresh)
+        let t = try SQLiteTable(name: name, db: db, mode: load.mode, key: isTop ? load.key : [], decimals: load.decimals, fresh: fresh)
         tables[name] = t
         if isTop { top = t }
         return t
@@ -83,6 +84,53 @@ final class SQLiteWriter: LoadWriter {
     private func insert(_ record: Record, into name: String, parent: ParentLink?, db: SQLiteDatabase) throws {
         let isTop = parent == nil
         let table = try table(name, db: db, isTop: isTop)
+        if let scale = load.minorUnits {
+            let expanded = try withMinorUnits(record, scale: scale, table: table.shownName)
+            try insert(expanded, table: table, isTop: isTop, parent: parent, db: db)
+        } else {
+            try insert(record, table: table, isTop: isTop, parent: parent, db: db)
+        }
+    }
+
+    /// Fields that have held a decimal, by table: they get their `_minor` column in every row
+    /// after (null where the value is null), so rows keep one shape.
+    private var decimalFields: [String: Set<String>] = [:]
+
+    /// `minor_units`: the record with `<field>_minor` after each decimal field, the value in
+    /// whole 10^-scale units.
+    private func withMinorUnits(_ record: Record, scale: Int, table: String) throws -> Record {
+        var known = decimalFields[table, default: []]
+        var fields = OrderedDictionary<String, Value>(minimumCapacity: record.fields.count + 4)
+        for (field, value) in record.fields {
+            fields[field] = value
+            let minorName = field + "_minor"
+            switch value {
+            case .decimal(let d):
+                guard let minor = Money.minor(d.value, scale: scale) else {
+                    throw ETLError("table '\(table)': column '\(minorName)': \(d) (in '\(field)') is not a whole number of 10^-\(scale) units that fits in 64 bits (minor_units: \(scale))")
+                }
+                if record.fields[minorName] != nil {
+                    throw ETLError("table '\(table)': column '\(minorName)' would hold both a field of that name and the minor units of '\(field)'")
+                }
+                known.insert(field)
+                fields[minorName] = .integer(minor)
+            case .integer(let n) where known.contains(field):
+                let (minor, overflow) = n.multipliedReportingOverflow(by: Int64(pow(10, Double(scale))))
+                guard !overflow else {
+                    throw ETLError("table '\(table)': column '\(minorName)': \(n) (in '\(field)') times 10^\(scale) does not fit in 64 bits (minor_units: \(scale))")
+                }
+                fields[minorName] = .integer(minor)
+            case .null where known.contains(field):
+                fields[minorName] = .null
+            default:
+                break
+            }
+        }
+        decimalFields[table] = known
+        return Record(fields)
+    }
+
+    private func insert(_ record: Record, table: SQLiteTable, isTop: Bool, parent: ParentLink?, db: SQLiteDatabase) throws {
         if isTop, !load.childTables, load.mode != .upsert {
             // The common case: the record's fields are the row, in their order.
             _ = try table.write(fields: record.fields, db: db)
@@ -112,7 +160,7 @@ final class SQLiteWriter: LoadWriter {
             link = [("_parent_rowid", .integer(rowid))]
         }
         for (field, items) in children {
-            let childName = "\(name)__\(Self.snakeCase(field))"
+            let childName = "\(table.name)__\(Self.snakeCase(field))"
             if isTop, load.mode == .upsert {
                 // The parent's children are replaced with the ones it has now.
                 try tableDelete(childName, where: link, db: db)
