@@ -47,7 +47,7 @@ struct BenchCommand: AsyncParsableCommand {
         if !skipXml { try await endToEnd(latency: latency) }
         if jsonProducts > 0 { try await jsonEndToEnd(latency: latency) }
         if !skipParse { parseOnly() }
-        if loadRows > 0 { try measureLoads() }
+        if loadRows > 0 { try await measureLoads() }
     }
 
     private func endToEnd(latency: Duration) async throws {
@@ -119,7 +119,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     /// Each load writing `loadRows` 30-column order-line records (a pool of distinct rows, reused).
-    private func measureLoads() throws {
+    private func measureLoads() async throws {
         var pool: [Record] = []
         for i in 0..<1000 {
             var r = Record()
@@ -154,16 +154,16 @@ struct BenchCommand: AsyncParsableCommand {
             where loads.split(separator: ",").contains(where: { name.hasPrefix($0) }) {
             let run = RunContext(runID: UUID().uuidString, pipelineName: "bench", workingDirectory: dir.path, logger: RunLog(logger: logger))
             let started = ContinuousClock.now
-            let writer = try load.makeWriter(run, resume: nil)
+            let writer = try await load.makeWriter(run, resume: nil)
             var written = 0
             for b in 0..<batches {
                 let count = min(500, loadRows - written)
                 let start = (b * 500) % pool.count
-                try writer.write((0..<count).map { pool[(start + $0) % pool.count] })
+                try await writer.write((0..<count).map { pool[(start + $0) % pool.count] })
                 written += count
             }
-            let result = try writer.finish()
-            try result.commit?.commit()
+            let result = try await writer.finish()
+            try await result.commit?.commit()
             let seconds = (ContinuousClock.now - started).doubleSeconds
             let file = result.staged.first?.temporary ?? result.commit?.target ?? ""
             if name == "csv", let keepCsv { try? FileManager.default.removeItem(atPath: keepCsv); try FileManager.default.copyItem(atPath: file, toPath: keepCsv) }

@@ -33,13 +33,13 @@ struct StateCommand: ParsableCommand {
         }
     }
 
-    struct Reset: ParsableCommand {
+    struct Reset: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Forget the bookmarks (and discard an interrupted run), so the next run starts over.")
         @Argument(help: "The pipeline file (YAML).") var pipeline: String
         @Option(help: "Only this extract stage.") var stage: String?
         @Option(help: "The state directory (default .commerce-etl/state/<pipeline>).") var stateDir: String?
 
-        func run() throws {
+        func run() async throws {
             guard let p = loadPipeline(pipeline) else { throw ExitCode(ExitStatus.invalid) }
             if let stage, p.stage(stage) == nil {
                 printError("error: \(pipeline) has no stage '\(stage)'")
@@ -50,7 +50,7 @@ struct StateCommand: ParsableCommand {
                 var logger = Logger(label: "commerce-etl")
                 logger.logLevel = .warning
                 let runner = PipelineRunner(pipeline: p, log: RunLog(logger: logger), stateDirectory: dir)
-                if let discarded = try runner.discardInterruptedRun() {
+                if let discarded = try await runner.discardInterruptedRun() {
                     print("discarded the \(discarded), and what it had written")
                 }
                 try PipelineState.reset(directory: dir, stage: stage)

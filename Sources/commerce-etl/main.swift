@@ -218,6 +218,8 @@ LoggingSystem.bootstrap { _ in ConsoleLogHandler(console: console) }
 // Bad usage exits 2, as invalid pipelines do, rather than ArgumentParser's 64.
 do {
     var command = try CommerceETLCommand.parseAsRoot()
+    // Each asynchronous command by name: through `any AsyncParsableCommand`, `run()` would be
+    // ParsableCommand's synchronous one (which prints the help).
     if let run = command as? Run {
         try await run.run()
     } else if let check = command as? CheckCommand {
@@ -228,6 +230,8 @@ do {
         try await store.run()
     } else if let bench = command as? BenchCommand {
         try await bench.run()
+    } else if let reset = command as? StateCommand.Reset {
+        try await reset.run()
     } else {
         try command.run()
     }

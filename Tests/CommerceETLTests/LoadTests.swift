@@ -8,11 +8,11 @@ private func context(_ dir: URL) -> RunContext {
 }
 
 /// Writes `batches` through a load and publishes the result, as a run would.
-private func write(_ load: any LoadFormat, _ batches: [[Record]], in dir: URL) throws -> LoadResult {
-    let writer = try load.makeWriter(context(dir), resume: nil)
-    for batch in batches { try writer.write(batch) }
-    let result = try writer.finish()
-    try result.commit?.commit()
+private func write(_ load: any LoadFormat, _ batches: [[Record]], in dir: URL) async throws -> LoadResult {
+    let writer = try await load.makeWriter(context(dir), resume: nil)
+    for batch in batches { try await writer.write(batch) }
+    let result = try await writer.finish()
+    try await result.commit?.commit()
     for file in result.staged { try AtomicFile.publish(temporary: file.temporary, final: file.final) }
     for file in result.obsolete { try? FileManager.default.removeItem(atPath: file) }
     return result
@@ -26,7 +26,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
 }
 
 @Suite struct CSVLoadTests {
-    @Test func quotesOnlyWhatNeedsQuotingAndRoundTrips() throws {
+    @Test func quotesOnlyWhatNeedsQuotingAndRoundTrips() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let tricky = ["plain", "comma, inside", "quote \"here\"", "new\nline", "cr\rhere", "=SUM(A1)", "東京 🎁 مرحبا", " spaced "]
@@ -34,7 +34,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
             ["id": .integer(Int64(i)), "text": .string(text), "price": .decimal(ExactDecimal(parsing: "1.50")!),
              "nested": .object(["a": .array([.integer(1), .null])]), "missing": .null, "flag": .bool(i % 2 == 0)]
         }
-        let result = try write(CSVLoad(path: "out/t.csv"), [records], in: dir)
+        let result = try await write(CSVLoad(path: "out/t.csv"), [records], in: dir)
         #expect(result.rows == tricky.count)
         let url = dir.appendingPathComponent("out/t.csv")
         let raw = try String(contentsOf: url, encoding: .utf8)
@@ -47,7 +47,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
         #expect(rows.allSatisfy { $0.count == 6 && $0[4] == "" })
     }
 
-    @Test func spreadsheetOptions() throws {
+    @Test func spreadsheetOptions() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let records: [Record] = [
@@ -55,7 +55,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
              "text": .string("-0.50"), "at": .string("@home"), "tab": .string("\tx"), "nested": .object(["a": .string("b;c")]), "none": .null],
         ]
         let load = CSVLoad(path: "s.csv", delimiter: UInt8(ascii: ";"), crlf: true, bom: true, null: "NULL")
-        _ = try write(load, [records], in: dir)
+        _ = try await write(load, [records], in: dir)
         let bytes = Array(try Data(contentsOf: dir.appendingPathComponent("s.csv")))
         #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
         let text = String(decoding: bytes.dropFirst(3), as: UTF8.self)
@@ -64,11 +64,11 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
         #expect(reader.next() == ["1", "'=1+1", "'+44 20 7946 0000", "-5.50", "-0.50", "'@home", "'\tx", #"{"a":"b;c"}"#, "NULL"])
 
         let raw = CSVLoad(path: "r.csv", header: false, formulaGuard: false)
-        _ = try write(raw, [records], in: dir)
+        _ = try await write(raw, [records], in: dir)
         #expect(try String(contentsOf: dir.appendingPathComponent("r.csv"), encoding: .utf8).hasPrefix("1,=1+1,+44 20 7946 0000,"))
     }
 
-    @Test func fixedColumnsFromAMapOfPaths() throws {
+    @Test func fixedColumnsFromAMapOfPaths() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let outcome = PipelineLoader.load(yaml: """
@@ -81,26 +81,26 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
         guard case .load(_, let load)? = outcome.pipeline?.stage("l")?.role else { Issue.record("\(outcome.diagnostics)"); return }
         let first: [Record] = [["OrderID": .integer(7), "Items": .array([.object(["VariationReference": .string("A-1")])]), "Extra": .string("x")]]
         let second: [Record] = [["OrderID": .integer(8), "Late": .string("dropped by choice")]]
-        _ = try write(load, [first, second], in: dir)
+        _ = try await write(load, [first, second], in: dir)
         #expect(try String(contentsOf: dir.appendingPathComponent("c.csv"), encoding: .utf8) == "Order,First SKU,Missing\n7,A-1,\n8,,\n")
     }
 
-    @Test func lateColumnsWithCRLFAndABOM() throws {
+    @Test func lateColumnsWithCRLFAndABOM() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let load = CSVLoad(path: "l.csv", crlf: true, bom: true)
-        _ = try write(load, [[["a": .string("x\r\ny")]], [["a": .integer(2), "b": .integer(3)]]], in: dir)
+        _ = try await write(load, [[["a": .string("x\r\ny")]], [["a": .integer(2), "b": .integer(3)]]], in: dir)
         let bytes = Array(try Data(contentsOf: dir.appendingPathComponent("l.csv")))
         #expect(String(decoding: bytes, as: UTF8.self) == "\u{FEFF}a,b\r\n\"x\r\ny\",\r\n2,3\r\n")
     }
 
-    @Test func aFieldFirstSeenLaterIsKeptAndEarlierRowsArePadded() throws {
+    @Test func aFieldFirstSeenLaterIsKeptAndEarlierRowsArePadded() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let first: [Record] = [["a": .integer(1), "b": .string("x\ny")], ["a": .integer(2)]]
         let second: [Record] = [["a": .integer(3), "c": .string("late, \"field\"")]]
         let third: [Record] = [["d": .integer(9)]]
-        let result = try write(CSVLoad(path: "t.csv"), [first, second, third], in: dir)
+        let result = try await write(CSVLoad(path: "t.csv"), [first, second, third], in: dir)
         let (header, rows) = try readCSV(dir.appendingPathComponent("t.csv"))
         #expect(header == ["a", "b", "c", "d"])
         #expect(rows == [["1", "x\ny", "", ""], ["2", "", "", ""], ["3", "", "late, \"field\"", ""], ["", "", "", "9"]])
@@ -110,7 +110,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
 }
 
 @Suite struct NDJSONGzipLoadTests {
-    @Test func writesValidGzipWithOneOrderedObjectPerLine() throws {
+    @Test func writesValidGzipWithOneOrderedObjectPerLine() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let batches: [[Record]] = (0..<20).map { b in
@@ -119,7 +119,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
                  "when": .date(CalendarDate(year: 2024, month: 1, day: 2)), "text": .string("line \(i)\n\"q\"")]
             }
         }
-        let result = try write(NDJSONGzipLoad(path: "o.ndjson.gz", level: 6), batches, in: dir)
+        let result = try await write(NDJSONGzipLoad(path: "o.ndjson.gz", level: 6), batches, in: dir)
         #expect(result.rows == 10_000)
         let url = dir.appendingPathComponent("o.ndjson.gz")
         let text = String(decoding: try gunzip(url), as: UTF8.self)
@@ -129,7 +129,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
         let parsed = try JSONSerialization.jsonObject(with: Data(lines[9999].utf8)) as? [String: Any]
         #expect(parsed?["z"] as? Int == 9999)
         // No timestamp in the header: the same data gives the same bytes.
-        let again = try write(NDJSONGzipLoad(path: "p.ndjson.gz", level: 6), batches, in: dir)
+        let again = try await write(NDJSONGzipLoad(path: "p.ndjson.gz", level: 6), batches, in: dir)
         #expect(again.bytes == result.bytes)
         #expect(try Data(contentsOf: url) == Data(contentsOf: dir.appendingPathComponent("p.ndjson.gz")))
     }
@@ -173,7 +173,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
 }
 
 @Suite struct RotationTests {
-    private func gzipTest(_ url: URL) throws -> Int32 {
+    private func gzipTest(_ url: URL) async throws -> Int32 {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["gzip", "-t", url.path]
@@ -186,13 +186,13 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let batches: [[Record]] = (0..<10).map { b in (0..<1000).map { ["n": .integer(Int64(b * 1000 + $0)), "pad": .string(String(repeating: "x", count: 50))] } }
-        let first = try write(NDJSONGzipLoad(path: "out/orders.ndjson.gz", maxRecords: 3000), batches, in: dir)
+        let first = try await write(NDJSONGzipLoad(path: "out/orders.ndjson.gz", maxRecords: 3000), batches, in: dir)
         #expect(first.rows == 10_000)
         #expect(Fixtures.files(in: dir) == ["out", "out/orders-00001.ndjson.gz", "out/orders-00002.ndjson.gz", "out/orders-00003.ndjson.gz", "out/orders-00004.ndjson.gz"])
         var seen: [Int] = []
         for part in 1...4 {
             let url = dir.appendingPathComponent("out/orders-0000\(part).ndjson.gz")
-            #expect(try gzipTest(url) == 0)
+            #expect(try await gzipTest(url) == 0)
             let lines = String(decoding: try gunzip(url), as: UTF8.self).split(separator: "\n")
             #expect(lines.count == (part < 4 ? 3000 : 1000))
             for line in lines { seen.append((try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])["n"] as! Int) }
@@ -212,13 +212,13 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
         #expect(Fixtures.files(in: dir) == ["out", "out/orders-00001.ndjson.gz", "out/orders-00002.ndjson.gz", "out/rot.manifest.json"])
     }
 
-    @Test func rotationBySize() throws {
+    @Test func rotationBySize() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         // Incompressible-ish text, so the compressed size grows with the records.
         var random = SystemRandomNumberGenerator()
         let batches: [[Record]] = (0..<4).map { _ in (0..<2000).map { _ in ["r": .string(String(UInt64.random(in: 0...UInt64.max, using: &random), radix: 36))] } }
-        let result = try write(NDJSONGzipLoad(path: "s.ndjson.gz", maxBytes: 32_768), batches, in: dir)
+        let result = try await write(NDJSONGzipLoad(path: "s.ndjson.gz", maxBytes: 32_768), batches, in: dir)
         let parts = Fixtures.files(in: dir)
         #expect(parts.count >= 2)
         // Every part but the last reached the limit before the next began.
@@ -228,7 +228,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
         var total = 0
         for part in parts {
             let url = dir.appendingPathComponent(part)
-            #expect(try gzipTest(url) == 0)
+            #expect(try await gzipTest(url) == 0)
             total += String(decoding: try gunzip(url), as: UTF8.self).split(separator: "\n").count
         }
         #expect(total == 8000 && result.rows == 8000)
@@ -236,7 +236,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
 }
 
 @Suite struct SQLiteLoadTests {
-    @Test func createsTypedColumnsAndAddsLateOnes() throws {
+    @Test func createsTypedColumnsAndAddsLateOnes() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let first: [Record] = [
@@ -246,7 +246,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
              "live": .bool(false), "at": .null, "items": .array([])],
         ]
         let second: [Record] = [["order": .integer(3), "price": .decimal(ExactDecimal(parsing: "123456789012.345")!), "late": .string("x")]]
-        let result = try write(SQLiteLoad(path: "db.sqlite", table: "order lines"), [first, second], in: dir)
+        let result = try await write(SQLiteLoad(path: "db.sqlite", table: "order lines"), [first, second], in: dir)
         #expect(result.rows == 3)
         let db = dir.appendingPathComponent("db.sqlite").path
         let schema = try sqliteRows(db, "SELECT name, type FROM pragma_table_info('order lines')")
@@ -259,12 +259,12 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
         #expect(try sqliteRows(db, #"SELECT sum(price) FROM "order lines" WHERE price < 100"#) == [["20.09"]])
     }
 
-    @Test func refusesADecimalItCannotStoreExactly() throws {
+    @Test func refusesADecimalItCannotStoreExactly() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let writer = try SQLiteLoad(path: "db.sqlite", table: "t").makeWriter(context(dir), resume: nil)
-        #expect(throws: ETLError("column 'rate': 1.23456789012345678 has 18 significant digits; SQLite keeps 15, so it cannot be stored exactly")) {
-            try writer.write([["rate": .decimal(ExactDecimal(parsing: "1.23456789012345678")!)]])
+        await #expect(throws: ETLError("column 'rate': 1.23456789012345678 has 18 significant digits; SQLite keeps 15, so it cannot be stored exactly")) {
+            try await writer.write([["rate": .decimal(ExactDecimal(parsing: "1.23456789012345678")!)]])
         }
         writer.abort()
         #expect(Fixtures.files(in: dir).isEmpty)

@@ -8,7 +8,7 @@ private func run(_ yaml: String, in dir: URL) async throws -> RunReport {
     try await PipelineRunner(pipeline: try loadPipeline(yaml), log: quietLog(), workingDirectory: dir.path).run()
 }
 
-private func pipeline(load: String, files: String = "samples/aurora-xml/order-get-*.xml", steps: String = "[ { drop: [Nothing] } ]") -> String {
+private func pipeline(load: String, files: String = "samples/aurora-xml/order-get-*.xml", steps: String = "[ { drop: [Nothing] } ]") async -> String {
     """
     version: 1
     name: sqlite-modes
@@ -162,29 +162,29 @@ private func pipeline(load: String, files: String = "samples/aurora-xml/order-ge
     /// Rows of one shape are bound from the record's storage with their types checked by a bit
     /// mask: a value that does not fit its column in a row of the same fields as the rows before
     /// it fails exactly as one in a row of a new shape does.
-    @Test func aValueThatDoesNotFitInARowOfTheSameFieldsIsRefused() throws {
+    @Test func aValueThatDoesNotFitInARowOfTheSameFieldsIsRefused() async throws {
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = RunContext(runID: "t", pipelineName: "t", workingDirectory: dir.path, logger: quietLog())
         let rows: [(Value, Value)] = [(.integer(1), .decimal(ExactDecimal(parsing: "1.50")!)), (.integer(2), .integer(3)), (.null, .null)]
         let writer = try SQLiteLoad(path: "a.sqlite", table: "lines").makeWriter(run, resume: nil)
-        try writer.write(rows.map { ["qty": $0.0, "price": $0.1, "sku": .string("S")] })
+        try await writer.write(rows.map { ["qty": $0.0, "price": $0.1, "sku": .string("S")] })
         for (qty, price, message) in [
             (Value.string("two"), Value.integer(1), "table 'lines': column 'qty' is INTEGER, but a record holds string 'two'"),
             (.integer(1), .bool(true), "table 'lines': column 'price' is DECIMAL, but a record holds boolean 'true'"),
             (.decimal(ExactDecimal(parsing: "2.5")!), .integer(1), "table 'lines': column 'qty' is INTEGER, but a record holds decimal '2.5'"),
         ] {
-            #expect(throws: (any Error).self) { try writer.write([["qty": qty, "price": price, "sku": .string("S")]]) }
+            await #expect(throws: (any Error).self) { try await writer.write([["qty": qty, "price": price, "sku": .string("S")]]) }
             do {
-                try writer.write([["qty": qty, "price": price, "sku": .string("S")]])
+                try await writer.write([["qty": qty, "price": price, "sku": .string("S")]])
             } catch {
                 #expect("\(error)" == message)
             }
         }
         // A row of the same fields whose values fit still goes in: integers into DECIMAL, nulls anywhere.
-        try writer.write([["qty": .integer(4), "price": .integer(5), "sku": .null]])
-        let result = try writer.finish()
-        try result.commit?.commit()
+        try await writer.write([["qty": .integer(4), "price": .integer(5), "sku": .null]])
+        let result = try await writer.finish()
+        try await result.commit?.commit()
         let file = result.staged.first?.temporary ?? result.commit?.target ?? dir.appendingPathComponent("a.sqlite").path
         #expect(try sqliteRows(file, "SELECT qty, price, sku FROM lines ORDER BY rowid") == [
             ["1", "1.5", "S"], ["2", "3", "S"], [nil, nil, "S"], ["4", "5", nil],

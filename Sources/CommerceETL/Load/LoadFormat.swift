@@ -7,18 +7,18 @@ public protocol LoadFormat: Sendable {
     /// Opens the output under a temporary name; nothing is visible until `publish`. With
     /// `resume` (a state its writer returned from `checkpoint`), continues an interrupted run's
     /// output from that state.
-    func makeWriter(_ run: RunContext, resume: Value?) throws -> any LoadWriter
+    func makeWriter(_ run: RunContext, resume: Value?) async throws -> any LoadWriter
     /// Removes what an abandoned interrupted run wrote, given its writer's last state.
-    func discard(_ state: Value, run: RunContext)
+    func discard(_ state: Value, run: RunContext) async
     /// What the output holds before a run, when taking a run back needs it (an append table's rowids).
-    func base(_ run: RunContext) throws -> Value?
+    func base(_ run: RunContext) async throws -> Value?
     /// Redoes the work this format does when outputs are published (a database load's commit:
     /// swapping rebuilt tables in), for a run that was interrupted while publishing. Returns the
     /// outputs it committed.
-    func completePublishing(_ run: RunContext) throws -> [String]
+    func completePublishing(_ run: RunContext) async throws -> [String]
     /// `check`: whether a run could write the target, without writing anything; throws what
     /// stands in the way, returns what was found ("out/x.csv: the directory out exists and is writable").
-    func checkTarget(_ run: RunContext) throws -> String
+    func checkTarget(_ run: RunContext) async throws -> String
     /// When every run replaces the whole output (a fixed file name, a rebuilt table): why, and
     /// what to write instead, so an incremental extract cannot shrink it to one run's changes.
     var replacedEachRun: (reason: String, instead: String)? { get }
@@ -71,16 +71,20 @@ func discardTemporaryFiles(_ state: Value) {
     for case .string(let path) in files { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// Writes one load's output. Used by a single task, so it need not be thread safe.
+/// Writes one load's output. Used by a single task, so it need not be thread safe. The methods
+/// that do the work are `async` so that a writer to a database server can wait for it without
+/// holding a thread; a file writer's synchronous methods satisfy them as they are. `abort` and
+/// `suspend` stay synchronous: they must work from a cancelled task (a server rolls back what a
+/// closed connection left uncommitted).
 public protocol LoadWriter: AnyObject {
-    func write(_ records: [Record]) throws
+    func write(_ records: [Record]) async throws
     /// Makes everything written so far durable (synced, gzip member closed, transaction
     /// committed) and returns the state a resumed run continues from. `final`: no records follow.
-    func checkpoint(final: Bool) throws -> Value
+    func checkpoint(final: Bool) async throws -> Value
     /// Drops everything this run wrote (its extract starts over).
-    func restart() throws
+    func restart() async throws
     /// Completes the temporary output; returns the files ready to be renamed into place.
-    func finish() throws -> LoadResult
+    func finish() async throws -> LoadResult
     /// Removes everything written so far. Must be safe to call at any point, more than once.
     func abort()
     /// Stops, keeping what the last checkpoint made durable for a resumed run (drops the rest).
@@ -110,7 +114,7 @@ public struct LoadResult: Sendable {
 public struct CommitAction: Sendable {
     /// The file it changes.
     public var target: String
-    public var commit: @Sendable () throws -> Void
+    public var commit: @Sendable () async throws -> Void
     public var rollback: @Sendable () -> Void
 }
 

@@ -18,21 +18,21 @@ struct LoadTask: StageTask {
         context.logger = context.logger.stage(id)
         let progress = context.logger.progress
         progress.start(id, kind: kind)
-        let writer = try load.makeWriter(context, resume: resume)
+        let writer = try await load.makeWriter(context, resume: resume)
         services.writers.add(writer)
         var written = 0
         while let batch = try await input.receive() {
             if !batch.records.isEmpty {
-                try writer.write(batch.records)
+                try await writer.write(batch.records)
                 written += batch.records.count
                 progress.update(id) { [written] in $0.records = written }
             }
             if let mark = batch.mark {
-                if mark.restart { try writer.restart() }
-                try services.checkpoints.report(output: id, mark: mark, state: try writer.checkpoint(final: mark.final))
+                if mark.restart { try await writer.restart() }
+                try services.checkpoints.report(output: id, mark: mark, state: try await writer.checkpoint(final: mark.final))
             }
         }
-        let result = try writer.finish()
+        let result = try await writer.finish()
         services.results.add(result)
         progress.update(id) { $0.finished = true }
         // Rows include what an interrupted run this one continues had written.

@@ -51,7 +51,7 @@ public struct PipelineCheck: Sendable {
         for output in pipeline.outputs {
             let subject = output.kind == "quarantine" ? "quarantine file \(output.load.target)" : "load \(output.id)"
             do {
-                results.append(Result(subject: subject, passed: true, detail: "writable: " + (try output.load.checkTarget(context))))
+                results.append(Result(subject: subject, passed: true, detail: "writable: " + (try await output.load.checkTarget(context))))
             } catch {
                 results.append(Result(subject: subject, passed: false, detail: "cannot be written: \(describe(error))"))
             }

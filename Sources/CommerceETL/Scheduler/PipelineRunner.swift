@@ -60,7 +60,7 @@ public struct PipelineRunner: Sendable {
     }
 
     private func run(_ session: RunSession, context: RunContext, publisher: Publisher) async throws -> RunReport {
-        let plan = try session.plan(context)
+        let plan = try await session.plan(context)
         let checkpoints = try session.checkpoints(plan, context: context)
         let services = RunServices(run: context, plan: plan, checkpoints: checkpoints, checkpointEvery: pipeline.checkpointEvery,
                                    writers: WriterRegistry(), results: LoadResults())
@@ -95,7 +95,7 @@ public struct PipelineRunner: Sendable {
 
     /// Takes back what an interrupted run wrote (temporary files, rows committed at checkpoints)
     /// and forgets its checkpoint. Returns its summary, or nil when there was none.
-    public func discardInterruptedRun() throws -> String? {
+    public func discardInterruptedRun() async throws -> String? {
         let stateDir = resolvedStateDirectory
         guard FileManager.default.fileExists(atPath: SavedCheckpoint.path(in: stateDir)) else { return nil }
         let session = try RunSession(pipeline: pipeline, log: log, directory: stateDir, continuing: false)
@@ -103,7 +103,7 @@ public struct PipelineRunner: Sendable {
         guard let saved = session.saved else { return nil }
         let context = RunContext(runID: saved.runID, pipelineName: pipeline.name, workingDirectory: workingDirectory, logger: log,
                                  outputBase: outputBase, runDate: saved.runDate)
-        return try session.discardInterruptedRun(context)
+        return try await session.discardInterruptedRun(context)
     }
 
     static func makeRunID(_ now: Date) -> String {

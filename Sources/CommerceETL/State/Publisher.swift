@@ -31,7 +31,7 @@ struct Publisher {
         var committed = 0
         do {
             for action in commits {
-                try action.commit()
+                try await action.commit()
                 committed += 1
             }
         } catch {
@@ -51,7 +51,7 @@ struct Publisher {
         try checkTargets(publishing)
         var databases: [String] = []
         for output in pipeline.outputs {
-            for target in try output.load.completePublishing(context) where !databases.contains(target) { databases.append(target) }
+            for target in try await output.load.completePublishing(context) where !databases.contains(target) { databases.append(target) }
         }
         if publishing.acknowledgements {
             log.warning("the interrupted run had exported orders to acknowledge as sent; they stay unsent and are exported again by the next run")

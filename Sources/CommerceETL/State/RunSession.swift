@@ -34,9 +34,9 @@ struct RunSession {
 
     /// Takes back everything the interrupted run wrote (temporary files, rows committed at
     /// checkpoints) and forgets its checkpoint. Its summary, or nil when there was none.
-    func discardInterruptedRun(_ context: RunContext) throws -> String? {
+    func discardInterruptedRun(_ context: RunContext) async throws -> String? {
         guard let saved else { return nil }
-        for (extract, e) in saved.extracts { discard(e.outputs, extract: extract, context: context) }
+        for (extract, e) in saved.extracts { await discard(e.outputs, extract: extract, context: context) }
         if let publishing = saved.publishing.flatMap(Publishing.init) {
             for file in publishing.files { try? FileManager.default.removeItem(atPath: file.temporary) }
         }
@@ -45,10 +45,10 @@ struct RunSession {
     }
 
     /// Removes the outputs an interrupted run wrote for one extract.
-    private func discard(_ outputs: [String: Value], extract: String, context: RunContext) {
+    private func discard(_ outputs: [String: Value], extract: String, context: RunContext) async {
         for (output, state) in outputs {
             if let load = pipeline.output(output)?.load {
-                load.discard(state, run: context)
+                await load.discard(state, run: context)
             } else {
                 discardTemporaryFiles(state)
             }
@@ -57,7 +57,7 @@ struct RunSession {
 
     /// Which extracts continue from their saved marks (the others start over and lose what they
     /// wrote), and what the outputs held before the run.
-    func plan(_ context: RunContext) throws -> ResumePlan {
+    func plan(_ context: RunContext) async throws -> ResumePlan {
         var plan = ResumePlan(extracts: [:])
         if let saved {
             for stage in pipeline.stages {
@@ -68,11 +68,11 @@ struct RunSession {
                 }
                 if e.seq > 0, !e.final, !extractor.resumable || stateful {
                     log.note("stage '\(stage.id)' cannot continue part way (\(stateful ? "a step below it remembers earlier records" : "its source has no resumable position")); it starts over")
-                    discard(e.outputs, extract: stage.id, context: context)
+                    await discard(e.outputs, extract: stage.id, context: context)
                     continue
                 }
                 if e.seq == 0 {
-                    discard(e.outputs, extract: stage.id, context: context)
+                    await discard(e.outputs, extract: stage.id, context: context)
                     continue
                 }
                 plan.extracts[stage.id] = e
@@ -81,11 +81,11 @@ struct RunSession {
             plan.bases = saved.bases
             for (output, base) in plan.bases where plan.extracts[pipeline.root(of: output)] == nil {
                 // An extract that starts over takes back what the interrupted run committed for it.
-                pipeline.output(output)?.load.discard(.object(["base": base]), run: context)
+                await pipeline.output(output)?.load.discard(.object(["base": base]), run: context)
             }
         } else {
             for output in pipeline.outputs {
-                if let base = try output.load.base(context) { plan.bases[output.id] = base }
+                if let base = try await output.load.base(context) { plan.bases[output.id] = base }
             }
         }
         return plan
