@@ -112,8 +112,10 @@ public struct LoadResult: Sendable {
 
 /// A transaction held open for the whole run, committed with the other outputs or rolled back.
 public struct CommitAction: Sendable {
-    /// The file it changes.
+    /// The file it changes (or, when `isFile` is false, the database server's table).
     public var target: String
+    /// Whether `target` is a file (listed with the run's files, in the manifest with its digest).
+    public var isFile = true
     public var commit: @Sendable () async throws -> Void
     public var rollback: @Sendable () -> Void
 }

@@ -14,6 +14,7 @@
 // File paths are relative to the working directory when they lie inside it.
 import Crypto
 import Foundation
+import OrderedCollections
 
 /// A manifest written under its temporary name, renamed into place with the outputs.
 struct PreparedManifest {
@@ -57,8 +58,11 @@ enum Manifest {
                 transforms.append(.object(["stage": .string(s.id), "records_in": .integer(Int64(s.recordsIn)), "records_out": .integer(Int64(s.recordsOut)),
                                            "skipped": .integer(Int64(s.skipped)), "quarantined": .integer(Int64(s.quarantined))]))
             default:
-                loads.append(.object(["stage": .string(s.id), "format": .string(s.format ?? ""), "rows": .integer(Int64(s.rows ?? 0)),
-                                      "files": .array(try s.files.map(fileEntry))]))
+                var entry: OrderedDictionary<String, Value> = ["stage": .string(s.id), "format": .string(s.format ?? ""), "rows": .integer(Int64(s.rows ?? 0)),
+                                                               "files": .array(try s.files.map(fileEntry))]
+                // A load into a database server writes no file: where its rows went instead (no password).
+                if s.files.isEmpty, let target = s.target, target.contains("://") { entry["target"] = .string(target) }
+                loads.append(.object(Record(entry)))
             }
         }
         let quarantine: [Value] = report.quarantine.filter { ($0.rows ?? 0) > 0 }.sorted { ($0.target ?? "") < ($1.target ?? "") }.map { q in

@@ -98,6 +98,7 @@ public struct StageRegistry: Sendable {
         r.register(CSVLoad.self)
         r.register(NDJSONGzipLoad.self)
         r.register(SQLiteLoad.self)
+        r.register(PostgresLoad.self)
         return r
     }()
 }

@@ -38,7 +38,7 @@ struct LoadTask: StageTask {
         // Rows include what an interrupted run this one continues had written.
         return StageStats(id: id, kind: kind, recordsIn: result.rows, recordsOut: result.rows,
                           rows: result.rows, bytes: result.staged.isEmpty ? nil : result.bytes, target: load.target,
-                          format: format, files: result.staged.map(\.final) + (result.commit.map { [$0.target] } ?? []))
+                          format: format, files: result.staged.map(\.final) + (result.commit.flatMap { $0.isFile ? [$0.target] : nil } ?? []))
     }
 }
 

@@ -1,0 +1,124 @@
+// One connection of a `postgres:` load, with SQL in and plain text out, and the client's errors
+// turned into one line: the server's own message, or what stopped the connection.
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+final class PostgresSession: @unchecked Sendable {
+    // Used by one task at a time (the load's), like every LoadWriter; @unchecked so that the
+    // commit action run at publish may hold it.
+    let connection: PostgresConnection
+    let url: PostgresURL
+    private let logger: Logger
+    private static let nextID = Mutex(0)
+
+    private init(connection: PostgresConnection, url: PostgresURL, logger: Logger) {
+        self.connection = connection
+        self.url = url
+        self.logger = logger
+    }
+
+    /// Connects and makes `schema` the one unqualified names resolve to.
+    static func open(_ url: PostgresURL, schema: String, connectTimeout: Duration = .seconds(10)) async throws -> PostgresSession {
+        var logger = Logger(label: "commerce-etl.postgres")
+        logger.logLevel = .critical   // its errors come back as thrown errors, described below
+        let id = nextID.withLock { value in
+            value += 1
+            return value
+        }
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: try url.configuration(connectTimeout: connectTimeout), id: id, logger: logger)
+        } catch {
+            throw ETLError("cannot connect to \(url.shown): \(describe(postgres: error))")
+        }
+        let session = PostgresSession(connection: connection, url: url, logger: logger)
+        do {
+            let found = try await session.rows("SELECT count(*)::text FROM pg_namespace WHERE nspname = \(literal(schema))")
+            guard found.first?.first == "1" else { throw ETLError("schema '\(schema)' does not exist in database '\(url.database)'") }
+            try await session.execute("SET search_path TO \(quote(schema))")
+        } catch {
+            session.close()
+            throw error
+        }
+        return session
+    }
+
+    func execute(_ sql: String) async throws {
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        } catch {
+            throw ETLError("\(url.shown): \(describe(postgres: error))")
+        }
+    }
+
+    /// The rows of a query whose columns are all text (cast them with `::text`).
+    func rows(_ sql: String) async throws -> [[String?]] {
+        do {
+            var out: [[String?]] = []
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
+                var values: [String?] = []
+                for cell in row { values.append(try cell.decode(String?.self)) }
+                out.append(values)
+            }
+            return out
+        } catch {
+            throw ETLError("\(url.shown): \(describe(postgres: error))")
+        }
+    }
+
+    /// `COPY table (columns) FROM STDIN` in text format, the rows given by `body` in chunks.
+    func copy(into table: String, columns: [String], _ body: (PostgresCopyFromWriter) async throws -> Void) async throws {
+        do {
+            try await connection.copyFrom(table: table, columns: columns, logger: logger, writeData: body)
+        } catch let error as ETLError {
+            throw error
+        } catch {
+            throw ETLError("\(url.shown): \(describe(postgres: error))")
+        }
+    }
+
+    /// Closes the connection; the server rolls back a transaction left open.
+    func close() {
+        // The connection is kept until it has closed (the client insists on that).
+        let connection = self.connection
+        let closing: EventLoopFuture<Void> = connection.close()
+        closing.whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+
+    /// The columns of a table in `schema` and their types, or nil when it does not exist.
+    func columns(of table: String, schema: String) async throws -> [(String, String)]? {
+        let found = try await rows("""
+            SELECT column_name::text, data_type::text FROM information_schema.columns
+            WHERE table_schema = \(literal(schema)) AND table_name = \(literal(table)) ORDER BY ordinal_position
+            """)
+        return found.isEmpty ? nil : found.map { ($0[0] ?? "", $0[1] ?? "") }
+    }
+}
+
+/// An identifier, quoted: a field called `order` or `drop table` is just a name.
+func quote(_ identifier: String) -> String { "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+
+/// A string literal.
+func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+
+/// The server's message (with its SQLSTATE when it says more), or what broke the connection.
+func describe(postgres error: any Error) -> String {
+    if let error = error as? PSQLError {
+        if let info = error.serverInfo, let message = info[.message] {
+            let detail = info[.detail].map { " (\($0))" } ?? ""
+            return message + detail
+        }
+        if let underlying = error.underlying { return describe(underlying) }
+        switch error.code {
+        case .serverClosedConnection: return "the server closed the connection"
+        case .connectionError: return "the connection failed"
+        case .sslUnsupported: return "the server does not offer TLS (sslmode=require or verify-full needs it)"
+        default: return "\(error.code)"
+        }
+    }
+    return describe(error)
+}
+
+import Synchronization
