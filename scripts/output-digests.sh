@@ -15,6 +15,7 @@ trap 'rm -rf "$work"' EXIT
 cp -r "$repo/pipelines" "$repo/samples" "$work/"
 cd "$work"
 for p in pipelines/*.yml; do
+  if grep -q 'DATABASE_URL' "$p" && [ -z "${DATABASE_URL:-}" ]; then echo "skipped $p: it loads into the database DATABASE_URL names, and none is set" >&2; continue; fi
   "$bin" run "$p" > /dev/null 2> "$work/err.txt" || { echo "$p failed:" >&2; cat "$work/err.txt" >&2; exit 1; }
 done
 # SQLite files compare by content (their dump): page layout may differ between runs.

@@ -149,6 +149,28 @@ struct PostgresLoadTests {
         #expect(try await server.query(db, "SELECT count(*) FROM lines WHERE price IS NULL") == [["0"]])
     }
 
+    @Test func theShippedReportingFeedUpsertsTheSameLinesAsItsSQLiteTwin() async throws {
+        let server = try await PostgresServer.shared()
+        let db = try await server.database()
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let environment = ["DATABASE_URL": server.url(db), "AURORA_XML_URL": "demo:?orders=400&products=60&seed=4"]
+        for _ in 0..<2 {   // the second run updates every row in place
+            let r = try await runCLIAsync(["run", "pipelines/reporting-feed-postgres.yml"], in: dir, environment: environment)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let twin = try await runCLIAsync(["run", "pipelines/reporting-feed.yml"], in: dir, environment: environment)
+        #expect(twin.status == 0, "\(twin.stderr)")
+        let sqlite = dir.appendingPathComponent("out/reporting-feed/reporting.sqlite").path
+        let expected = try sqliteRows(sqlite, "SELECT order_id, line, net_amount, sku FROM order_lines ORDER BY order_id, line").map { $0.map { $0 ?? "NULL" } }
+        let rows = try await server.query(db, "SELECT order_id, line, net_amount::text, sku FROM order_lines ORDER BY order_id, line")
+        #expect(rows.count > 300 && rows == expected)
+        // numeric adds up exactly: the same pence as the SQLite twin's integer column.
+        let pence = try sqliteRows(sqlite, "SELECT sum(net_amount_minor) FROM order_lines")[0][0]!
+        #expect(try await server.query(db, "SELECT (sum(net_amount) * 100)::bigint::text FROM order_lines") == [[pence]])
+        #expect(try await server.query(db, "SELECT count(DISTINCT _cetl_batch) > 0, count(*) = count(DISTINCT (order_id, line)) FROM order_lines") == [["t", "t"]])
+    }
+
     @Test func aServerThatCannotBeUsedGivesOneLineWithoutThePassword() async throws {
         let server = try await PostgresServer.shared()
         let db = try await server.database()

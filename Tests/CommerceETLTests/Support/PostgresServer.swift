@@ -135,7 +135,7 @@ struct PostgresServer: Sendable {
     }
 
     /// Runs a program to its end, its output (both streams) collected in a file: not through
-    /// `Process` and a pipe, since `pg_ctl start` leaves a daemon behind and `runuser` in between.
+    /// `Process` and a pipe, since `pg_ctl start` leaves a daemon behind that would hold them.
     static func runProcess(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("cetl-run-\(UUID().uuidString)").path
         defer { unlink(log) }
@@ -145,6 +145,10 @@ struct PostgresServer: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of this process goes with it: `pg_ctl start` leaves the server running,
+        // and a descriptor it inherited (Foundation watches each `Process` it started through a
+        // socket the child holds) would keep another test waiting for its child to end.
+        try closeFrom(3, &actions)
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
@@ -161,6 +165,16 @@ struct PostgresServer: Sendable {
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         let exited = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return (exited, output)
+    }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc
+    /// module does not declare.
+    private static func closeFrom(_ fd: Int32, _ actions: inout posix_spawn_file_actions_t) throws {
+        typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            throw ETLTestFailure("this C library has no posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later)")
+        }
+        _ = unsafeBitCast(symbol, to: AddCloseFrom.self)(&actions, fd)
     }
 
     private static func freePort() -> Int {

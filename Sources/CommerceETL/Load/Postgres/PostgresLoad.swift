@@ -22,7 +22,7 @@ public struct PostgresLoad: LoadKind {
 
     public static let name = "postgres"
     enum Keys {
-        static let url = Key.string("url", required: true, doc: "where to connect: `postgres://user:password@host:port/database`, with `?sslmode=disable`, `prefer` (the default), `require` or `verify-full` (and `&sslrootcert=FILE` for a private certificate authority); write `${DATABASE_URL}`. The password is never logged or printed", example: "${DATABASE_URL}")
+        static let url = Key.string("url", required: true, doc: "where to connect: `postgres://user:password@host:port/database`, with `?sslmode=disable`, `prefer` (the default), `require` or `verify-full` (and `&sslrootcert=FILE` for a private certificate authority); write `${DATABASE_URL}`. The password is never logged or printed", example: "postgres://etl@localhost:5432/reports?sslmode=require")
         static let schema = Key.string("schema", doc: "the schema the table is in; it must exist").defaulting("public")
         static let table = Key.string("table", required: true, doc: "the table to fill (not starting with `_cetl_`)", example: "order_lines")
         static let mode = Key.choice("mode", Mode.allCases.map(\.rawValue), doc: "`replace` builds a new table and swaps it in when the run publishes; `append` adds rows; `upsert` inserts or updates by `key` (`INSERT ... ON CONFLICT DO UPDATE`)").defaulting("replace")
@@ -34,7 +34,7 @@ public struct PostgresLoad: LoadKind {
 
     public static let value = OptionSpec(name, .options([Keys.url.spec, Keys.schema.spec, Keys.table.spec, Keys.mode.spec, Keys.key.spec, Keys.indexes.spec]),
                                          doc: "a table in a PostgreSQL database, for shared reporting and migrations",
-                                         example: "{ url: \"${DATABASE_URL}\", schema: reporting, table: order_lines, mode: upsert, key: [order_id, line] }")
+                                         example: "{ url: \"postgres://etl@localhost:5432/reports\", schema: reporting, table: order_lines, mode: upsert, key: [order_id, line] }")
 
     public static func parse(_ value: ConfigValue) -> (any LoadFormat)? {
         guard let config = value.map() else { return nil }
