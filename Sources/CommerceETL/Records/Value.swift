@@ -124,6 +124,10 @@ public struct Record: Sendable, Hashable, ExpressibleByDictionaryLiteral {
         return current
     }
 
+    /// The field `key`, tried first at `hint` (the place the last record held it), which is
+    /// updated when the field is elsewhere.
+    public func field(_ key: String, hint: inout Int) -> Value? { Self.lookup(fields, key, &hint) }
+
     @inline(__always)
     private static func lookup(_ fields: OrderedDictionary<String, Value>, _ key: String, _ hint: inout Int) -> Value? {
         if hint >= 0, hint < fields.count, fields.keys[hint] == key { return fields.values[hint] }

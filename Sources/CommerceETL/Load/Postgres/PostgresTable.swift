@@ -106,15 +106,7 @@ struct PostgresTable {
         for record in records {
             for (i, column) in names.enumerated() {
                 if i > 0 { out.writeInteger(UInt8(9)) }
-                let fields = record.fields
-                var value: Value = .null
-                if hints[i] >= 0, hints[i] < fields.count, fields.keys[hints[i]] == column {
-                    value = fields.values[hints[i]]
-                } else if let index = fields.index(forKey: column) {
-                    hints[i] = index
-                    value = fields.values[index]
-                }
-                Self.write(value, into: &out)
+                Self.write(record.field(column, hint: &hints[i]) ?? .null, into: &out)
             }
             out.writeInteger(UInt8(9))
             out.writeString(String(batch))
