@@ -171,6 +171,54 @@ struct PostgresLoadTests {
         #expect(try await server.query(db, "SELECT count(DISTINCT _cetl_batch) > 0, count(*) = count(DISTINCT (order_id, line)) FROM order_lines") == [["t", "t"]])
     }
 
+    @Test func childTablesHoldWhatTheSQLiteLoadsChildTablesHoldAcrossUpsertsAndReplaces() async throws {
+        let server = try await PostgresServer.shared()
+        let db = try await server.database()
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The same orders into SQLite and PostgreSQL, keyed (upsert) and not (replace); the second
+        // run's store has other items, discounts and addresses for the same order ids.
+        let pipeline = """
+            version: 1
+            name: pg-children
+            connections: { shop: { type: aurora-xml, url: "demo:?orders=60&products=20&seed=SEED" } }
+            extract: { orders: { connection: shop, resource: orders, detail_level: Full, page_size: 25 } }
+            load:
+              lite: { input: orders, sqlite: { path: out/o.sqlite, table: orders, mode: upsert, key: [OrderID], child_tables: true } }
+              lite_snapshot: { input: orders, sqlite: { path: out/o.sqlite, table: snapshot, child_tables: true } }
+              pg: { input: orders, postgres: { url: "${DATABASE_URL}", table: orders, mode: upsert, key: [OrderID], child_tables: true } }
+              pg_snapshot: { input: orders, postgres: { url: "${DATABASE_URL}", table: snapshot, child_tables: true } }
+            """
+        var counts: [[String]] = []
+        for seed in [5, 6] {
+            let r = try await run(pipeline.replacingOccurrences(of: "SEED", with: "\(seed)"), mode: "", database: db, server: server, in: dir)
+            #expect(r.status == 0, "\(r.stderr)")
+            let sqlite = dir.appendingPathComponent("out/o.sqlite").path
+            let names = try sqliteRows(sqlite, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map { $0[0]! }
+            #expect(names.contains("orders__items__discount_list") && names.contains("snapshot__addresses"))
+            #expect(try await server.query(db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename").map { $0[0] } == names)
+            for name in names {
+                // Every integer and text column, the row ids included (PostgreSQL's `_rowid` is SQLite's rowid).
+                let columns = try await server.query(db, """
+                    SELECT column_name FROM information_schema.columns WHERE table_name = '\(name)'
+                    AND data_type IN ('bigint', 'text') AND column_name <> '_cetl_batch' ORDER BY ordinal_position
+                    """).map { $0[0] }
+                let order = name == "orders" ? "\"OrderID\"" : "\"_rowid\""
+                let expected = try sqliteRows(sqlite, "SELECT \(columns.map { $0 == "_rowid" ? "rowid" : "\"\($0)\"" }.joined(separator: ", ")) FROM \(name) ORDER BY \(order == "\"_rowid\"" ? "rowid" : order)")
+                let rows = try await server.query(db, "SELECT \(columns.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \(name) ORDER BY \(order)")
+                #expect(!rows.isEmpty && rows == expected.map { $0.map { $0 ?? "NULL" } }, "table \(name), seed \(seed)")
+            }
+            counts.append(try await server.query(db, "SELECT (SELECT count(*) FROM orders__items)::text || '/' || (SELECT count(*) FROM orders__items__discount_list)::text").map { $0[0] })
+            // No row points at a parent that is not there.
+            #expect(try await server.query(db, """
+                SELECT (SELECT count(*) FROM orders__items__discount_list d WHERE NOT EXISTS (SELECT 1 FROM orders__items i WHERE i._rowid = d._parent_rowid))
+                     + (SELECT count(*) FROM orders__items i WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o."OrderID" = i."_parent_OrderID"))
+                     + (SELECT count(*) FROM snapshot__items i WHERE NOT EXISTS (SELECT 1 FROM snapshot s WHERE s._rowid = i._parent_rowid))
+                """) == [["0"]])
+        }
+        #expect(counts.count == 2 && counts[0] != counts[1], "the second run's orders have other children: \(counts)")
+    }
+
     @Test func aServerThatCannotBeUsedGivesOneLineWithoutThePassword() async throws {
         let server = try await PostgresServer.shared()
         let db = try await server.database()

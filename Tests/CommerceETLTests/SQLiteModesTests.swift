@@ -42,6 +42,13 @@ private func pipeline(load: String, files: String = "samples/aurora-xml/order-ge
         _ = try await run(pipeline(load: "{ path: s.sqlite, table: orders, mode: upsert, key: [OrderID], child_tables: true }"), in: dir)
         #expect(try sqliteRows(db, "SELECT count(*) FROM orders__items") == [["4"]])
         #expect(try sqliteRows(db, "SELECT count(*) FROM orders__items__discount_list") == [["1"]])
+        let transactions = try sqliteRows(db, "SELECT count(*) FROM orders__transactions")
+        // Orders that no longer have items lose them, and the items' own children, too.
+        _ = try await run(pipeline(load: "{ path: s.sqlite, table: orders, mode: upsert, key: [OrderID], child_tables: true }",
+                                   steps: "[ { drop: [Items] } ]"), in: dir)
+        #expect(try sqliteRows(db, "SELECT count(*) FROM orders__items") == [["0"]])
+        #expect(try sqliteRows(db, "SELECT count(*) FROM orders__items__discount_list") == [["0"]])
+        #expect(try sqliteRows(db, "SELECT count(*) FROM orders__transactions") == transactions && transactions != [["0"]])
     }
 
     @Test func upsertTwiceKeepsOneRowPerKeyWithTheLatestValues() async throws {

@@ -117,14 +117,17 @@ struct PostgresServer: Sendable {
         guard result.status == 0 else { throw ETLTestFailure("\(what) failed: \(result.output.suffix(500))") }
     }
 
-    /// psql's rows for `sql` on `database`: fields separated by `|`, null as `NULL`.
+    /// psql's rows for `sql` on `database`, null as `NULL` (read with the ASCII unit and record
+    /// separators, so text holding `|` or a newline comes back whole).
     func query(_ database: String, _ sql: String) async throws -> [[String]] {
         let psql = FileManager.default.isExecutableFile(atPath: binaries + "/psql") ? binaries + "/psql" : "/usr/bin/psql"
-        let result = try await PostgresServer.runProcess(["/usr/bin/env", "PGPASSWORD=\(password)", psql, "-X", "-q", "-A", "-t", "-F", "|",
+        let result = try await PostgresServer.runProcess(["/usr/bin/env", "PGPASSWORD=\(password)", psql, "-X", "-q", "-A", "-t", "-F", "\u{1f}", "-R", "\u{1e}",
                                                           "-P", "null=NULL", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", user,
                                                           "-d", database, "-c", sql])
         guard result.status == 0 else { throw ETLTestFailure("psql: \(result.output)") }
-        return result.output.split(separator: "\n", omittingEmptySubsequences: true).map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        var output = Substring(result.output)
+        if output.hasSuffix("\n") { output = output.dropLast() }
+        return output.split(separator: "\u{1e}", omittingEmptySubsequences: true).map { $0.split(separator: "\u{1f}", omittingEmptySubsequences: false).map(String.init) }
     }
 
     /// A new empty database for one test.

@@ -16,6 +16,7 @@ public struct PostgresLoad: LoadKind {
     public var table: String
     public var mode: Mode
     public var key: [String]
+    public var childTables: Bool
     public var indexes: [[String]]
 
     public var target: String { "\(url.shown) (table \(schema).\(table))" }
@@ -26,13 +27,14 @@ public struct PostgresLoad: LoadKind {
         static let schema = Key.string("schema", doc: "the schema the table is in; it must exist").defaulting("public")
         static let table = Key.string("table", required: true, doc: "the table to fill (not starting with `_cetl_`)", example: "order_lines")
         static let mode = Key.choice("mode", Mode.allCases.map(\.rawValue), doc: "`replace` builds a new table and swaps it in when the run publishes; `append` adds rows; `upsert` inserts or updates by `key` (`INSERT ... ON CONFLICT DO UPDATE`)").defaulting("replace")
-        static let key = Key.strings("key", doc: "the columns that identify a row; required for `upsert` (they become the primary key)", example: "[order_id, line]")
+        static let key = Key.strings("key", doc: "the columns that identify a row; required for `upsert` (they become the primary key), and used to link child tables", example: "[order_id, line]")
+        static let childTables = Key.boolean("child_tables", doc: "arrays become child tables (`<table>__<field>`) instead of `jsonb` columns").defaulting(false)
         static let indexes = Key.custom("indexes", .list(.strings), doc: "indexes to create, each a list of columns", example: "[[created]]") { (v: ConfigValue) -> [[String]]? in
             v.list()?.compactMap { item in item.strings().flatMap { $0.isEmpty ? nil : $0 } }
         }
     }
 
-    public static let value = OptionSpec(name, .options([Keys.url.spec, Keys.schema.spec, Keys.table.spec, Keys.mode.spec, Keys.key.spec, Keys.indexes.spec]),
+    public static let value = OptionSpec(name, .options([Keys.url.spec, Keys.schema.spec, Keys.table.spec, Keys.mode.spec, Keys.key.spec, Keys.childTables.spec, Keys.indexes.spec]),
                                          doc: "a table in a PostgreSQL database, for shared reporting and migrations",
                                          example: "{ url: \"postgres://etl@localhost:5432/reports\", schema: reporting, table: order_lines, mode: upsert, key: [order_id, line] }")
 
@@ -43,6 +45,7 @@ public struct PostgresLoad: LoadKind {
         let table = config.read(Keys.table)
         let mode = Mode(rawValue: config.read(Keys.mode))
         let key = config.read(Keys.key) ?? []
+        let childTables = config.read(Keys.childTables)
         let indexes = config.read(Keys.indexes) ?? []
         if mode == .upsert, key.isEmpty {
             config.context.diagnostics.error("'\(config.path)' has mode upsert but no 'key' (the columns that identify a row)", at: config.keyLocation(Keys.mode.spec.name))
@@ -63,7 +66,7 @@ public struct PostgresLoad: LoadKind {
             value.error("'\(value.path).table' must be a name that does not start with '_cetl_', found \(config.shown(Keys.table, table))")
             return nil
         }
-        return PostgresLoad(url: url, schema: schema, table: table, mode: mode, key: key, indexes: indexes)
+        return PostgresLoad(url: url, schema: schema, table: table, mode: mode, key: key, childTables: childTables, indexes: indexes)
     }
 
     /// What a `replace` load builds its table as until publish.
@@ -108,17 +111,37 @@ public struct PostgresLoad: LoadKind {
             defer { session.close() }
             switch mode {
             case .replace:
-                try await session.execute("DROP TABLE IF EXISTS \(quote(building))")
+                try await drop(building, session)
             case .append:
-                guard let base = (try? state.state(State.self, of: target))?.base,
-                      try await session.columns(of: building, schema: schema) != nil else { return }
-                try await session.execute("DELETE FROM \(quote(building)) WHERE \(quote(PostgresTable.batchColumn)) > \(base)")
+                guard let base = (try? state.state(State.self, of: target))?.base else { return }
+                try await cut(session, after: base)
             case .upsert:
                 break
             }
         } catch {
             run.logger.warning("\(target): could not take back what the interrupted run wrote: \(describe(error))")
         }
+    }
+
+    /// The table rows are written to and its child tables, parents first.
+    func tables(_ session: PostgresSession) async throws -> [String] {
+        guard try await session.columns(of: building, schema: schema) != nil else { return [] }
+        return try await [building] + session.tables(prefix: building + "__", schema: schema)
+    }
+
+    /// Removes the rows written after checkpoint interval `batch`, from the table and its children.
+    func cut(_ session: PostgresSession, after batch: Int64) async throws {
+        for name in try await tables(session) {
+            try await session.execute("DELETE FROM \(quote(name)) WHERE \(quote(PostgresTable.batchColumn)) > \(batch)")
+        }
+    }
+
+    /// Drops a table and its child tables.
+    func drop(_ name: String, _ session: PostgresSession) async throws {
+        for child in try await session.tables(prefix: name + "__", schema: schema).reversed() {
+            try await session.execute("DROP TABLE IF EXISTS \(quote(child))")
+        }
+        try await session.execute("DROP TABLE IF EXISTS \(quote(name))")
     }
 
     /// A run interrupted while publishing committed every row; what is left is swapping the
@@ -141,8 +164,10 @@ public struct PostgresLoad: LoadKind {
     /// and creates the indexes. Safe to repeat.
     func complete(_ session: PostgresSession) async throws {
         if mode == .replace, try await session.columns(of: building, schema: schema) != nil {
-            try await session.execute("DROP TABLE IF EXISTS \(quote(table))")
-            try await session.execute("ALTER TABLE \(quote(building)) RENAME TO \(quote(table))")
+            try await drop(table, session)
+            for name in try await tables(session) {
+                try await session.execute("ALTER TABLE \(quote(name)) RENAME TO \(quote(table + name.dropFirst(building.count)))")
+            }
             // The primary key's index keeps the name it was built with: give it the table's.
             try await session.execute("ALTER INDEX IF EXISTS \(quote("_cetl_new_" + table + "_pkey")) RENAME TO \(quote(table + "_pkey"))")
         }

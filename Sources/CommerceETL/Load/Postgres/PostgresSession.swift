@@ -95,6 +95,15 @@ final class PostgresSession: @unchecked Sendable {
             """)
         return found.isEmpty ? nil : found.map { ($0[0] ?? "", $0[1] ?? "") }
     }
+
+    /// The tables of `schema` whose names start with `prefix`, shortest first (so parents before children).
+    func tables(prefix: String, schema: String) async throws -> [String] {
+        try await rows("""
+            SELECT table_name::text FROM information_schema.tables
+            WHERE table_schema = \(literal(schema)) AND left(table_name, \(prefix.unicodeScalars.count)) = \(literal(prefix))
+            ORDER BY length(table_name), table_name
+            """).compactMap { $0.first ?? nil }
+    }
 }
 
 /// An identifier, quoted: a field called `order` or `drop table` is just a name.

@@ -1,21 +1,28 @@
-// Writes one `postgres:` load's records into its table over one connection, in a transaction
-// committed at each checkpoint (README: "Loading into PostgreSQL").
+// Writes one `postgres:` load's records into its table (and, with `child_tables`, its child
+// tables) over one connection, in a transaction committed at each checkpoint (README: "Loading
+// into PostgreSQL").
 import Foundation
+import OrderedCollections
 
 final class PostgresWriter: LoadWriter {
     private let load: PostgresLoad
     private var session: PostgresSession?
-    private var table: PostgresTable
+    /// The tables written so far, by name; the top one is `load.building`.
+    private var tables: [String: PostgresTable] = [:]
+    /// The last `_rowid` given out in each table that has one (child tables).
+    private var lastRowID: [String: Int64] = [:]
     /// The batch number of the rows being written: one more than the last checkpoint's.
     private var batch: Int64
     /// For an append table, the highest batch number before this run.
     private var base: Int64?
     private var rows = 0
 
-    private init(load: PostgresLoad, session: PostgresSession, table: PostgresTable, batch: Int64, base: Int64?, rows: Int) {
+    /// The column that identifies a row its child rows point at, where the parent has no key.
+    static let rowIDColumn = "_rowid"
+
+    private init(load: PostgresLoad, session: PostgresSession, batch: Int64, base: Int64?, rows: Int) {
         self.load = load
         self.session = session
-        self.table = table
         self.batch = batch
         self.base = base
         self.rows = rows
@@ -29,24 +36,17 @@ final class PostgresWriter: LoadWriter {
             var batch: Int64
             if let mark = resume?.mark {
                 // Continuing: rows committed after the checkpoint this run continues from go.
-                if try await session.columns(of: load.building, schema: load.schema) != nil {
-                    try await session.execute("DELETE FROM \(quote(load.building)) WHERE \(quote(PostgresTable.batchColumn)) > \(mark)")
-                }
+                try await load.cut(session, after: mark)
                 batch = mark + 1
             } else {
-                if load.mode == .replace { try await session.execute("DROP TABLE IF EXISTS \(quote(load.building))") }
+                if load.mode == .replace { try await load.drop(load.building, session) }
                 let highest = try await load.highestBatch(session)
                 if load.mode == .append, base == nil { base = highest }
                 batch = highest + 1
             }
-            let existing = try await session.columns(of: load.building, schema: load.schema)
-            var table = PostgresTable(name: load.building, shownName: "\(load.schema).\(load.table)", existing: existing)
-            if existing != nil, table.columns[PostgresTable.batchColumn] == nil {
-                // A table this load did not make: it gets the batch column, empty for the rows it had.
-                try await session.execute("ALTER TABLE \(quote(load.building)) ADD COLUMN \(quote(PostgresTable.batchColumn)) bigint")
-                table.noteCreated([(PostgresTable.batchColumn, "bigint")])
-            }
-            return PostgresWriter(load: load, session: session, table: table, batch: batch, base: base, rows: resume?.rows ?? 0)
+            let writer = PostgresWriter(load: load, session: session, batch: batch, base: base, rows: resume?.rows ?? 0)
+            for name in try await load.tables(session) { _ = try await writer.table(name, session) }
+            return writer
         } catch {
             session.close()
             throw error
@@ -58,47 +58,150 @@ final class PostgresWriter: LoadWriter {
         return session
     }
 
+    /// A table as the server has it (looked up once), given the batch column if this load did not make it.
+    private func table(_ name: String, _ session: PostgresSession) async throws -> PostgresTable {
+        if let table = tables[name] { return table }
+        let existing = try await session.columns(of: name, schema: load.schema)
+        let shown = "\(load.schema).\(load.table)" + name.dropFirst(load.building.count)
+        var table = PostgresTable(name: name, shownName: shown, existing: existing)
+        if existing != nil, table.columns[PostgresTable.batchColumn] == nil {
+            // A table this load did not make: it gets the batch column, empty for the rows it had.
+            try await session.execute("ALTER TABLE \(quote(name)) ADD COLUMN \(quote(PostgresTable.batchColumn)) bigint")
+            table.noteCreated([(PostgresTable.batchColumn, "bigint")])
+        }
+        tables[name] = table
+        return table
+    }
+
     func write(_ records: [Record]) async throws {
         let session = try connected()
-        try await ensureTable(for: records, session)
-        let key = load.mode == .upsert ? load.key : []
-        try table.check(records, key: key)
         guard !records.isEmpty else { return }
-        if load.mode == .upsert {
-            try await upsert(records, session)
-        } else {
-            try await session.copy(into: table.name, columns: table.copyColumns) { writer in
-                try await table.encode(records, batch: batch) { try await writer.write($0) }
+        let key = load.mode == .upsert ? load.key : []
+        if !load.childTables {
+            try await ensureTable(load.building, for: records, session)
+            try tables[load.building]!.check(records, key: key)
+            if load.mode == .upsert {
+                try await upsert(records, session)
+            } else {
+                try await copy(records, into: load.building, session)
+            }
+            rows += records.count
+            return
+        }
+        // Child tables: the rows of every table, parents first; all checked before any is written.
+        let laidOut = try await layOut(records, session)
+        for (name, tableRows) in laidOut {
+            try await ensureTable(name, for: tableRows, session)
+            try tables[name]!.check(tableRows, key: name == load.building ? key : [])
+        }
+        for (name, tableRows) in laidOut {
+            if name == load.building, load.mode == .upsert {
+                try await upsert(tableRows, session)
+            } else if !tableRows.isEmpty {
+                try await copy(tableRows, into: name, session)
             }
         }
         rows += records.count
     }
 
-    /// Creates the table, or adds the columns the records bring (schema evolution).
-    private func ensureTable(for records: [Record], _ session: PostgresSession) async throws {
+    private func copy(_ rows: [Record], into name: String, _ session: PostgresSession) async throws {
+        let table = tables[name]!
+        try await session.copy(into: name, columns: table.copyColumns) { writer in
+            try await table.encode(rows, batch: batch) { try await writer.write($0) }
+        }
+    }
+
+    /// `child_tables`: each record as a row of the top table without its arrays, and each array
+    /// element as a row of `<table>__<field>` after `_rowid` (where it has children of its own),
+    /// its parent's key as `_parent_<column>` (or `_parent_rowid`) and `_position`. In upsert
+    /// mode a key's children come from its last record in the batch, as its row does.
+    private func layOut(_ records: [Record], _ session: PostgresSession) async throws -> OrderedDictionary<String, [Record]> {
+        var out: OrderedDictionary<String, [Record]> = [load.building: []]
+        var lastOfKey: [[Value]: Int] = [:]
+        if load.mode == .upsert {
+            for (i, record) in records.enumerated() { lastOfKey[load.key.map { record.fields[$0] ?? .null }] = i }
+        }
+        for (i, record) in records.enumerated() {
+            let children = load.mode != .upsert || lastOfKey[load.key.map { record.fields[$0] ?? .null }] == i
+            try await place(record, in: load.building, link: [], children: children, into: &out, session)
+        }
+        return out
+    }
+
+    private func place(_ record: Record, in name: String, link: [(String, Value)], children: Bool,
+                       into out: inout OrderedDictionary<String, [Record]>, _ session: PostgresSession) async throws {
+        let isTop = name == load.building
+        var fields = OrderedDictionary<String, Value>(minimumCapacity: record.fields.count + link.count + 1)
+        let childLink: [(String, Value)]
+        if isTop, !load.key.isEmpty {
+            childLink = load.key.map { ("_parent_" + $0, record.fields[$0] ?? .null) }
+        } else {
+            let id = try await nextRowID(name, session)
+            fields[Self.rowIDColumn] = .integer(id)
+            childLink = [("_parent_rowid", .integer(id))]
+        }
+        for (column, value) in link { fields[column] = value }
+        var arrays: [(String, [Value])] = []
+        for (field, value) in record.fields {
+            if case .array(let items) = value { arrays.append((field, items)) } else { fields[field] = value }
+        }
+        out[name, default: []].append(Record(fields))
+        guard children else { return }
+        for (field, items) in arrays {
+            let child = ChildTables.name(parent: name, field: field)
+            for (position, item) in items.enumerated() {
+                try await place(ChildTables.row(item), in: child, link: childLink + [(ChildTables.positionColumn, .integer(Int64(position)))],
+                                children: true, into: &out, session)
+            }
+        }
+    }
+
+    private func nextRowID(_ name: String, _ session: PostgresSession) async throws -> Int64 {
+        var last: Int64
+        if let known = lastRowID[name] {
+            last = known
+        } else if let table = tables[name], table.columns[Self.rowIDColumn] != nil {
+            let found = try await session.rows("SELECT coalesce(max(\(quote(Self.rowIDColumn))), 0)::text FROM \(quote(name))")
+            last = found.first?.first.flatMap { $0.flatMap { Int64($0) } } ?? 0
+        } else {
+            last = 0
+        }
+        last += 1
+        lastRowID[name] = last
+        return last
+    }
+
+    /// Creates a table, or adds the columns the records bring (schema evolution).
+    private func ensureTable(_ name: String, for records: [Record], _ session: PostgresSession) async throws {
+        var table = try await table(name, session)
         var added = table.missingColumns(records)
         if !table.exists {
+            guard name.utf8.count <= 63 else {
+                throw ETLError("table '\(table.shownName)': the name '\(name)' is longer than PostgreSQL's 63 bytes; choose a shorter table name")
+            }
             added.append((PostgresTable.batchColumn, "bigint"))
             var definitions = added.map { "\(quote($0.0)) \($0.1)" }
-            if !load.key.isEmpty, load.mode == .upsert || load.mode == .replace,
+            if name == load.building, !load.key.isEmpty, load.mode == .upsert || load.mode == .replace,
                load.key.allSatisfy({ k in added.contains { $0.0 == k } }) {
                 definitions.append("PRIMARY KEY (\(load.key.map(quote).joined(separator: ", ")))")
             }
-            try await session.execute("CREATE TABLE \(quote(table.name)) (\(definitions.joined(separator: ", ")))")
-            table.noteCreated(added)
-            return
-        }
-        guard !added.isEmpty else { return }
-        for (column, type) in added {
-            try await session.execute("ALTER TABLE \(quote(table.name)) ADD COLUMN \(quote(column)) \(type)")
+            try await session.execute("CREATE TABLE \(quote(name)) (\(definitions.joined(separator: ", ")))")
+        } else {
+            guard !added.isEmpty else { return }
+            for (column, type) in added {
+                try await session.execute("ALTER TABLE \(quote(name)) ADD COLUMN \(quote(column)) \(type)")
+            }
         }
         table.noteCreated(added)
+        tables[name] = table
     }
 
     /// COPY into a temporary table, then one merge: the last row of each key wins, an existing
     /// row is updated (keeping the batch number it was first written in, so a resumed run's cut
-    /// never removes a row that existed before), a new one inserted.
+    /// never removes a row that existed before), a new one inserted; the keys' child rows go, to
+    /// be written again from the batch.
     private func upsert(_ records: [Record], _ session: PostgresSession) async throws {
+        let table = tables[load.building]!
         let stage = "_cetl_stage_" + load.table
         let keys = load.key.map(quote).joined(separator: ", ")
         try await session.execute("CREATE TEMP TABLE \(quote(stage)) (LIKE \(quote(table.name))) ON COMMIT DROP")
@@ -115,12 +218,30 @@ final class PostgresWriter: LoadWriter {
             SELECT DISTINCT ON (\(keys)) \(columns) FROM \(quote(stage)) ORDER BY \(keys), "_cetl_order" DESC
             ON CONFLICT (\(keys)) DO \(updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", "))
             """)
+        if load.childTables { try await deleteChildren(ofKeysIn: stage, session) }
         try await session.execute("DROP TABLE \(quote(stage))")
+    }
+
+    /// Deletes the child rows (at every depth, deepest first) of the keys staged in `stage`.
+    private func deleteChildren(ofKeysIn stage: String, _ session: PostgresSession) async throws {
+        let children = try await session.tables(prefix: load.building + "__", schema: load.schema)
+        let parentKeys = "(" + load.key.map { quote("_parent_" + $0) }.joined(separator: ", ") + ")"
+        /// The rows of `name` that belong to the staged keys, as a condition.
+        func belonging(_ name: String) -> String {
+            let parent = children.filter { name.hasPrefix($0 + "__") }.max { $0.count < $1.count } ?? load.building
+            if parent == load.building {
+                return "\(parentKeys) IN (SELECT \(load.key.map(quote).joined(separator: ", ")) FROM \(quote(stage)))"
+            }
+            return "\"_parent_rowid\" IN (SELECT \(quote(Self.rowIDColumn)) FROM \(quote(parent)) WHERE \(belonging(parent)))"
+        }
+        for name in children.reversed() {
+            try await session.execute("DELETE FROM \(quote(name)) WHERE \(belonging(name))")
+        }
     }
 
     func checkpoint(final: Bool) async throws -> Value {
         let session = try connected()
-        try await ensureTable(for: [], session)   // a run with no records still leaves the table
+        try await ensureTable(load.building, for: [], session)   // a run with no records still leaves the table
         try await session.execute("COMMIT")
         let state = PostgresLoad.State(mark: batch, rows: rows, base: base)
         batch += 1
@@ -131,19 +252,19 @@ final class PostgresWriter: LoadWriter {
     func restart() async throws {
         let session = try connected()
         // Everything this run wrote goes: every batch after the one it started from.
-        let first = base ?? 0
         if load.mode == .replace {
-            try await session.execute("DROP TABLE IF EXISTS \(quote(table.name))")
-            table = PostgresTable(name: table.name, shownName: table.shownName, existing: nil)
+            try await load.drop(load.building, session)
+            tables = [:]
         } else if load.mode == .append {
-            try await session.execute("DELETE FROM \(quote(table.name)) WHERE \(quote(PostgresTable.batchColumn)) > \(first)")
+            try await load.cut(session, after: base ?? 0)
         }
+        lastRowID = [:]
         rows = 0
     }
 
     func finish() async throws -> LoadResult {
         let session = try connected()
-        try await ensureTable(for: [], session)
+        try await ensureTable(load.building, for: [], session)
         try await load.complete(session)
         self.session = nil
         let target = load.target

@@ -151,7 +151,6 @@ final class SQLiteWriter: LoadWriter {
             }
         }
         let rowid = try table.write(columns, db: db)
-        guard !children.isEmpty else { return }
         // The link children carry: the parent's key at the top (or its rowid), the rowid below.
         var link: [(key: String, value: Value)]
         if isTop, !load.key.isEmpty {
@@ -159,46 +158,36 @@ final class SQLiteWriter: LoadWriter {
         } else {
             link = [("_parent_rowid", .integer(rowid))]
         }
+        if isTop, load.mode == .upsert, load.childTables {
+            // The row's children (every child table, also of arrays it no longer has) are
+            // replaced with the ones it has now.
+            try deleteChildren(of: table.name, link: link, db: db)
+        }
         for (field, items) in children {
-            let childName = "\(table.name)__\(Self.snakeCase(field))"
-            if isTop, load.mode == .upsert {
-                // The parent's children are replaced with the ones it has now.
-                try tableDelete(childName, where: link, db: db)
-            }
+            let childName = ChildTables.name(parent: table.name, field: field)
             for (position, item) in items.enumerated() {
-                var child: Record
-                if case .object(let r) = item { child = r } else { child = ["value": item] }
                 var fields = link
-                fields.append(("_position", .integer(Int64(position))))
-                try insert(child, into: childName, parent: ParentLink(columns: fields), db: db)
+                fields.append((ChildTables.positionColumn, .integer(Int64(position))))
+                try insert(ChildTables.row(item), into: childName, parent: ParentLink(columns: fields), db: db)
             }
         }
     }
 
-    /// Deletes a child table's rows for one parent, and their own children.
-    private func tableDelete(_ name: String, where link: [(key: String, value: Value)], db: SQLiteDatabase) throws {
-        guard try SQLiteTable.exists(name, db: db) else { return }
-        let condition = link.map { "\(SQLiteDatabase.quote($0.0)) = ?" }.joined(separator: " AND ")
-        let grandchildren = try SQLiteTable.tables(prefix: name + "__", db: db).filter { !$0.dropFirst(name.count + 2).contains("__") }
-        for grandchild in grandchildren {
-            let statement = try db.prepare("DELETE FROM \(SQLiteDatabase.quote(grandchild)) WHERE \"_parent_rowid\" IN (SELECT rowid FROM \(SQLiteDatabase.quote(name)) WHERE \(condition))")
+    /// Deletes a top-level row's child rows, at every depth (deepest first: a row is found through its parent).
+    private func deleteChildren(of name: String, link: [(key: String, value: Value)], db: SQLiteDatabase) throws {
+        let children = try SQLiteTable.tables(prefix: name + "__", db: db).sorted { ($0.count, $0) < ($1.count, $1) }
+        guard !children.isEmpty else { return }
+        /// The rows of `child` under the parent row, as a condition holding the link's `?` once.
+        func belonging(_ child: String) -> String {
+            let parent = children.filter { child.hasPrefix($0 + "__") }.max { $0.count < $1.count } ?? name
+            if parent == name { return link.map { "\(SQLiteDatabase.quote($0.key)) = ?" }.joined(separator: " AND ") }
+            return "\"_parent_rowid\" IN (SELECT rowid FROM \(SQLiteDatabase.quote(parent)) WHERE \(belonging(parent)))"
+        }
+        for child in children.reversed() {
+            let statement = try db.prepare("DELETE FROM \(SQLiteDatabase.quote(child)) WHERE \(belonging(child))")
             for (i, (_, v)) in link.enumerated() { try SQLiteTable.bind(v, Int32(i + 1), statement, column: "_parent") }
             try statement.run()
         }
-        let statement = try db.prepare("DELETE FROM \(SQLiteDatabase.quote(name)) WHERE \(condition)")
-        for (i, (_, v)) in link.enumerated() { try SQLiteTable.bind(v, Int32(i + 1), statement, column: "_parent") }
-        try statement.run()
-    }
-
-    static func snakeCase(_ name: String) -> String {
-        var out = ""
-        var previousLower = false
-        for ch in name {
-            if ch.isUppercase, previousLower { out += "_" }
-            out += ch.lowercased()
-            previousLower = ch.isLowercase || ch.isNumber
-        }
-        return out
     }
 
     func finish() throws -> LoadResult {
