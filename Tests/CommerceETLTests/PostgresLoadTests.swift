@@ -219,16 +219,104 @@ struct PostgresLoadTests {
         #expect(counts.count == 2 && counts[0] != counts[1], "the second run's orders have other children: \(counts)")
     }
 
+    /// A recorded-files pipeline appending four order lines to `TABLE` of `${DATABASE_URL}`.
+    private let filesPipeline = """
+        version: 1
+        name: pg-files
+        connections: { r: { type: files, dialect: aurora-xml, paths: [\(Fixtures.packageRoot.path)/samples/aurora-xml/order-get-*.xml] } }
+        extract: { orders: { connection: r, resource: orders } }
+        transform: { t: { input: orders, steps: [ { explode: { path: Items, parent_as: order } }, { select: { order_id: order.OrderID, sku: VariationReference } } ] } }
+        load: { db: { input: t, postgres: { url: "${DATABASE_URL}", table: TABLE, mode: append } } }
+        """
+
+    @Test func tlsIsUsedWhenTheURLAsksForItAndVerifyFullChecksTheCertificate() async throws {
+        let server = try await PostgresServer.shared()
+        let certificate = try #require(server.certificate, "the test server was started without TLS (no /usr/bin/openssl)")
+        let db = try await server.database()
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The server refuses `tls_only` without TLS (Support/PostgresServer.swift).
+        _ = try await server.query("postgres", """
+            DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tls_only') THEN
+            CREATE ROLE tls_only LOGIN SUPERUSER PASSWORD '\(server.password)'; END IF; END $$
+            """)
+        let base = "postgres://tls_only:\(server.password)@127.0.0.1:\(server.port)/\(db)"
+        let cases: [(query: String, expected: String?)] = [
+            ("?sslmode=disable", "rejects connection for host \"127.0.0.1\", user \"tls_only\", database \"\(db)\", no encryption"),
+            ("", nil),   // prefer: TLS, as the server offers it
+            ("?sslmode=require", nil),
+            // The certificate names localhost (not 127.0.0.1), and no root this system trusts signed it.
+            ("@localhost?sslmode=verify-full&sslrootcert=\(certificate)", nil),
+            ("?sslmode=verify-full&sslrootcert=\(certificate)", "the server's TLS certificate does not name the host connected to"),
+            ("@localhost?sslmode=verify-full", "the server's TLS certificate is not signed by a trusted certificate authority"),
+            ("?sslmode=verify-full&sslrootcert=\(dir.path)/missing.pem", "sslrootcert \(dir.path)/missing.pem: cannot read the certificates"),
+        ]
+        var loaded = 0
+        for (query, expected) in cases {
+            try filesPipeline.replacingOccurrences(of: "TABLE", with: "lines").write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+            let url = query.hasPrefix("@localhost") ? base.replacingOccurrences(of: "@127.0.0.1", with: "@localhost") + query.dropFirst(10) : base + query
+            let r = try await runCLIAsync(["run", "p.yml"], in: dir, environment: ["DATABASE_URL": url])
+            if let expected {
+                #expect(r.status == 1 && r.stderr.contains(expected), "\(query): \(r.stderr)")
+                #expect(r.stderr.split(separator: "\n").count <= 2 && !r.stderr.contains(server.password), "\(r.stderr)")
+            } else {
+                #expect(r.status == 0, "\(query): \(r.stderr)")
+                loaded += 4
+            }
+            #expect(try await server.query(db, "SELECT count(*) FROM pg_tables WHERE tablename = 'lines'") == [["\(loaded > 0 ? 1 : 0)"]])
+        }
+        #expect(try await server.query(db, "SELECT count(*) FROM lines") == [["\(loaded)"]])
+    }
+
+    @Test func checkAndRunsSayWhatAUserWithoutPermissionMayNotDo() async throws {
+        let server = try await PostgresServer.shared()
+        let db = try await server.database()
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A user who may connect but not create tables in public (PostgreSQL 15 and later grant
+        // that to no one by default; revoked here for older servers).
+        _ = try await server.query(db, """
+            DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'reader') THEN
+            CREATE ROLE reader LOGIN PASSWORD '\(server.password)'; END IF; END $$;
+            REVOKE CREATE ON SCHEMA public FROM PUBLIC
+            """)
+        try filesPipeline.replacingOccurrences(of: "TABLE", with: "lines").write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        let reader = ["DATABASE_URL": "postgres://reader:\(server.password)@127.0.0.1:\(server.port)/\(db)?sslmode=disable"]
+        let owner = ["DATABASE_URL": server.url(db)]
+
+        let refused = try await runCLIAsync(["check", "p.yml"], in: dir, environment: reader)
+        #expect(refused.status != 0)
+        #expect(refused.stdout.contains("load db") && refused.stdout.contains("postgres://reader@127.0.0.1:\(server.port)/\(db): user reader may not create tables in schema public"), "\(refused.stdout)")
+        let run = try await runCLIAsync(["run", "p.yml"], in: dir, environment: reader)
+        #expect(run.status == 1 && run.stderr.contains("permission denied for schema public"), "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").count <= 2 && !run.stderr.contains(server.password), "\(run.stderr)")
+
+        let fresh = try await runCLIAsync(["check", "p.yml"], in: dir, environment: owner)
+        #expect(fresh.status == 0 && fresh.stdout.contains("connected; schema public takes the new table lines"), "\(fresh.stdout)")
+        #expect(try await runCLIAsync(["run", "p.yml"], in: dir, environment: owner).status == 0)
+        let existing = try await runCLIAsync(["check", "p.yml"], in: dir, environment: owner)
+        #expect(existing.status == 0 && existing.stdout.contains("connected; table public.lines exists"), "\(existing.stdout)")
+        // The table exists now, but the reader may not insert into it.
+        let appendRefused = try await runCLIAsync(["check", "p.yml"], in: dir, environment: reader)
+        #expect(appendRefused.status != 0 && appendRefused.stdout.contains("user reader may not insert into table public.lines"), "\(appendRefused.stdout)")
+        #expect(try await server.query(db, "SELECT count(*) FROM lines") == [["4"]])
+    }
+
     @Test func aServerThatCannotBeUsedGivesOneLineWithoutThePassword() async throws {
         let server = try await PostgresServer.shared()
         let db = try await server.database()
         let dir = try Fixtures.workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
+        let silent = try SilentListener()
+        defer { silent.close() }
         let cases: [(url: String, expected: String)] = [
             (server.url(db, password: "wrong-password-123"), "password authentication failed for user \"etl\""),
             (server.url("no_such_database"), "database \"no_such_database\" does not exist"),
             (server.url(db, port: 1), "cannot connect to postgres://etl@127.0.0.1:1/\(db)"),
             ("postgres://etl:\(server.password)@127.0.0.1:\(server.port)/\(db)?sslmode=maybe", "has sslmode 'maybe'"),
+            // A port that takes connections and never answers.
+            ("postgres://etl:\(server.password)@127.0.0.1:\(silent.port)/\(db)?sslmode=disable&connect_timeout=1",
+             "cannot connect to postgres://etl@127.0.0.1:\(silent.port)/\(db): no answer within 1 s (connect_timeout)"),
         ]
         for (url, expected) in cases {
             let r = try await run(linesPipeline, mode: "mode: append", database: db, server: server, in: dir, url: url)
@@ -239,4 +327,25 @@ struct PostgresLoadTests {
         }
         #expect(try await server.query(db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [["0"]])
     }
+}
+
+/// A loopback port whose connections the kernel completes and nobody ever reads or answers.
+private struct SilentListener {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard bound == 0, listen(fd, 16) == 0 else { throw ETLTestFailure("cannot listen on a loopback port") }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { _ = Glibc.close(fd) }
 }

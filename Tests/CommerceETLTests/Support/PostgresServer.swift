@@ -14,6 +14,12 @@ struct PostgresServer: Sendable {
     let binaries: String
     let directory: String
 
+    /// The server's certificate (it is its own root), or nil when it was started without TLS.
+    var certificate: String? {
+        let file = directory + "/data/server.crt"
+        return FileManager.default.fileExists(atPath: file) ? file : nil
+    }
+
     /// `postgres://etl:PASSWORD@127.0.0.1:PORT/DATABASE?sslmode=disable`.
     func url(_ database: String, password: String? = nil, port: Int? = nil) -> String {
         "postgres://\(user):\(password ?? self.password)@127.0.0.1:\(port ?? self.port)/\(database)?sslmode=disable"
@@ -83,11 +89,23 @@ struct PostgresServer: Sendable {
         }
         try await asServer([bin + "/initdb", "-D", dir + "/data", "-U", "etl", "--pwfile=" + dir + "/pw", "--auth=scram-sha-256",
                             "-E", "UTF8", "--no-locale"], what: "initdb")
+        // TLS: a self-signed certificate for localhost (its own root, for sslrootcert), and the
+        // role `tls_only` refused without TLS, so a test can tell that a connection used it.
+        var tlsOptions = ""
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") {
+            try await asServer(["/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                                "-addext", "subjectAltName=DNS:localhost", "-keyout", dir + "/data/server.key", "-out", dir + "/data/server.crt"],
+                               what: "openssl req")
+            let hba = dir + "/data/pg_hba.conf"
+            let rules = try String(contentsOfFile: hba, encoding: .utf8)
+            try ("hostnossl all tls_only 127.0.0.1/32 reject\n" + rules).write(toFile: hba, atomically: false, encoding: .utf8)
+            tlsOptions = " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
+        }
         for _ in 0..<5 {
             let port = freePort()
             do {
                 try await asServer([bin + "/pg_ctl", "-D", dir + "/data", "-l", dir + "/server.log", "-w", "-t", "30", "-o",
-                                    "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off",
+                                    "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off" + tlsOptions,
                                     "start"], what: "pg_ctl start")
                 let server = PostgresServer(port: port, password: String(password), binaries: bin, directory: dir)
                 stopAtExit(server)

@@ -23,7 +23,7 @@ public struct PostgresLoad: LoadKind {
 
     public static let name = "postgres"
     enum Keys {
-        static let url = Key.string("url", required: true, doc: "where to connect: `postgres://user:password@host:port/database`, with `?sslmode=disable`, `prefer` (the default), `require` or `verify-full` (and `&sslrootcert=FILE` for a private certificate authority); write `${DATABASE_URL}`. The password is never logged or printed", example: "postgres://etl@localhost:5432/reports?sslmode=require")
+        static let url = Key.string("url", required: true, doc: "where to connect: `postgres://user:password@host:port/database`, with `?sslmode=disable`, `prefer` (the default), `require` or `verify-full` (and `&sslrootcert=FILE` for a private certificate authority), `&connect_timeout=SECONDS` (default 10); write `${DATABASE_URL}`. The password is never logged or printed", example: "postgres://etl@localhost:5432/reports?sslmode=require")
         static let schema = Key.string("schema", doc: "the schema the table is in; it must exist").defaulting("public")
         static let table = Key.string("table", required: true, doc: "the table to fill (not starting with `_cetl_`)", example: "order_lines")
         static let mode = Key.choice("mode", Mode.allCases.map(\.rawValue), doc: "`replace` builds a new table and swaps it in when the run publishes; `append` adds rows; `upsert` inserts or updates by `key` (`INSERT ... ON CONFLICT DO UPDATE`)").defaulting("replace")

@@ -20,7 +20,7 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     /// Connects and makes `schema` the one unqualified names resolve to.
-    static func open(_ url: PostgresURL, schema: String, connectTimeout: Duration = .seconds(10)) async throws -> PostgresSession {
+    static func open(_ url: PostgresURL, schema: String) async throws -> PostgresSession {
         var logger = Logger(label: "commerce-etl.postgres")
         logger.logLevel = .critical   // its errors come back as thrown errors, described below
         let id = nextID.withLock { value in
@@ -29,7 +29,7 @@ final class PostgresSession: @unchecked Sendable {
         }
         let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(configuration: try url.configuration(connectTimeout: connectTimeout), id: id, logger: logger)
+            connection = try await connect(url, id: id, logger: logger)
         } catch {
             throw ETLError("cannot connect to \(url.shown): \(describe(postgres: error))")
         }
@@ -43,6 +43,45 @@ final class PostgresSession: @unchecked Sendable {
             throw error
         }
         return session
+    }
+
+    /// Connects, authenticates and starts the session, or fails once `connect_timeout` has
+    /// passed: a server that accepts the connection and never answers cannot hold the run.
+    private static func connect(_ url: PostgresURL, id: Int, logger: Logger) async throws -> PostgresConnection {
+        let configuration = try url.configuration()
+        let waiting = Waiting()
+        return try await withCheckedThrowingContinuation { continuation in
+            waiting.continuation.withLock { $0 = continuation }
+            let attempt = Task {
+                do {
+                    let connection = try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
+                    if let waiter = waiting.take() {
+                        waiter.resume(returning: connection)
+                    } else {
+                        try? await connection.close()   // it came too late
+                    }
+                } catch {
+                    waiting.take()?.resume(throwing: error)
+                }
+            }
+            Task {
+                try? await Task.sleep(for: url.connectTimeout)
+                guard let waiter = waiting.take() else { return }
+                attempt.cancel()
+                waiter.resume(throwing: ETLError("no answer within \(url.connectTimeout.components.seconds) s (connect_timeout)"))
+            }
+        }
+    }
+
+    /// Whoever is first (the connection or the timer) takes the waiting continuation.
+    private final class Waiting: Sendable {
+        let continuation = Mutex<CheckedContinuation<PostgresConnection, any Error>?>(nil)
+        func take() -> CheckedContinuation<PostgresConnection, any Error>? {
+            continuation.withLock { value in
+                defer { value = nil }
+                return value
+            }
+        }
     }
 
     func execute(_ sql: String) async throws {
@@ -87,11 +126,15 @@ final class PostgresSession: @unchecked Sendable {
         closing.whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
-    /// The columns of a table in `schema` and their types, or nil when it does not exist.
+    /// The columns of a table in `schema` and their types, or nil when it does not exist. Read
+    /// from the catalog, which (unlike information_schema) shows tables the user may not use.
     func columns(of table: String, schema: String) async throws -> [(String, String)]? {
         let found = try await rows("""
-            SELECT column_name::text, data_type::text FROM information_schema.columns
-            WHERE table_schema = \(literal(schema)) AND table_name = \(literal(table)) ORDER BY ordinal_position
+            SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+            JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = \(literal(schema)) AND c.relname = \(literal(table)) AND c.relkind IN ('r', 'p')
+              AND a.attnum > 0 AND NOT a.attisdropped
+            ORDER BY a.attnum
             """)
         return found.isEmpty ? nil : found.map { ($0[0] ?? "", $0[1] ?? "") }
     }
@@ -99,9 +142,10 @@ final class PostgresSession: @unchecked Sendable {
     /// The tables of `schema` whose names start with `prefix`, shortest first (so parents before children).
     func tables(prefix: String, schema: String) async throws -> [String] {
         try await rows("""
-            SELECT table_name::text FROM information_schema.tables
-            WHERE table_schema = \(literal(schema)) AND left(table_name, \(prefix.unicodeScalars.count)) = \(literal(prefix))
-            ORDER BY length(table_name), table_name
+            SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = \(literal(schema)) AND c.relkind IN ('r', 'p')
+              AND left(c.relname, \(prefix.unicodeScalars.count)) = \(literal(prefix))
+            ORDER BY length(c.relname), c.relname
             """).compactMap { $0.first ?? nil }
     }
 }
@@ -119,7 +163,7 @@ func describe(postgres error: any Error) -> String {
             let detail = info[.detail].map { " (\($0))" } ?? ""
             return message + detail
         }
-        if let underlying = error.underlying { return describe(underlying) }
+        if let underlying = error.underlying { return describe(tls: underlying) ?? describe(underlying) }
         switch error.code {
         case .serverClosedConnection: return "the server closed the connection"
         case .connectionError: return "the connection failed"
@@ -130,4 +174,19 @@ func describe(postgres error: any Error) -> String {
     return describe(error)
 }
 
+/// A TLS failure in the terms of `sslmode`, or nil for another error.
+private func describe(tls error: any Error) -> String? {
+    if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
+        return "the server's TLS certificate does not name the host connected to (sslmode=verify-full)"
+    }
+    if case .handshakeFailed(let reason) = error as? NIOSSLError {
+        if "\(reason)".contains("CERTIFICATE_VERIFY_FAILED") {
+            return "the server's TLS certificate is not signed by a trusted certificate authority (sslmode=verify-full; give the authority's certificate with sslrootcert=FILE)"
+        }
+        return "the TLS handshake failed"
+    }
+    return nil
+}
+
+import NIOSSL
 import Synchronization

@@ -27,7 +27,7 @@ struct PostgresTable {
         for (column, type) in existing ?? [] { columns[column] = Self.known(type) }
     }
 
-    /// A type name from `information_schema.columns.data_type`, if it is one this load makes.
+    /// A type name as `format_type` gives it, if it is one this load makes.
     private static func known(_ dataType: String) -> String? {
         switch dataType {
         case "bigint", "numeric", "boolean", "date", "text", "jsonb": dataType

@@ -25,6 +25,8 @@ struct PostgresURL: Sendable, Equatable {
     var sslMode: SSLMode
     /// A PEM file of the certificate authorities to trust for `verify-full`.
     var rootCertificate: String?
+    /// How long connecting may take (`connect_timeout`, in seconds, as libpq's).
+    var connectTimeout: Duration = .seconds(10)
 
     /// The URL as it may be shown: no password.
     var shown: String { "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)" }
@@ -42,6 +44,7 @@ struct PostgresURL: Sendable, Equatable {
         if let port = components.port, !(1...65_535).contains(port) { throw ETLError("has a port outside 1-65535") }
         var mode = SSLMode.prefer
         var rootCertificate: String?
+        var timeout = 10
         for item in components.queryItems ?? [] {
             switch item.name {
             case "sslmode":
@@ -51,17 +54,22 @@ struct PostgresURL: Sendable, Equatable {
                 mode = parsed
             case "sslrootcert":
                 rootCertificate = item.value
+            case "connect_timeout":
+                guard let value = item.value, let seconds = Int(value), (1...600).contains(seconds) else {
+                    throw ETLError("has connect_timeout '\(item.value ?? "")'; expected a number of seconds from 1 to 600")
+                }
+                timeout = seconds
             default:
-                throw ETLError("has the parameter '\(item.name)'; known: sslmode, sslrootcert")
+                throw ETLError("has the parameter '\(item.name)'; known: sslmode, sslrootcert, connect_timeout")
             }
         }
         return PostgresURL(user: user.removingPercentEncoding ?? user, password: components.password?.removingPercentEncoding ?? components.password,
                            host: host, port: components.port ?? 5432, database: database.removingPercentEncoding ?? database,
-                           sslMode: mode, rootCertificate: rootCertificate)
+                           sslMode: mode, rootCertificate: rootCertificate, connectTimeout: .seconds(timeout))
     }
 
     /// The client's settings for this URL.
-    func configuration(connectTimeout: Duration) throws -> PostgresConnection.Configuration {
+    func configuration() throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS
         switch sslMode {
         case .disable:
@@ -84,8 +92,9 @@ struct PostgresURL: Sendable, Equatable {
             tls = .require(try NIOSSLContext(configuration: config))
         }
         var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
-        configuration.options.connectTimeout = .milliseconds(connectTimeout.components.seconds * 1000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000)
-        if sslMode == .verifyFull { configuration.options.tlsServerName = host }
+        configuration.options.connectTimeout = .milliseconds(connectTimeout.components.seconds * 1000)
+        // The client checks the certificate against the host name (sent in SNI), or, for an IP
+        // address (which SNI cannot carry), against the address it connected to.
         return configuration
     }
 }
