@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import CommerceETL
+@testable import DemoStore
 
 private let linesPipeline = """
     version: 1
@@ -217,6 +218,75 @@ struct PostgresLoadTests {
                 """) == [["0"]])
         }
         #expect(counts.count == 2 && counts[0] != counts[1], "the second run's orders have other children: \(counts)")
+    }
+
+    /// Every row of every table of the database's public schema but `_cetl_batch` (the
+    /// checkpoint interval, which depends on when a run was stopped), as JSON, sorted.
+    private func contents(_ server: PostgresServer, _ db: String) async throws -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        for table in try await server.query(db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").map({ $0[0] }) {
+            out[table] = try await server.query(db, "SELECT (to_jsonb(t) - '_cetl_batch')::text AS r FROM \"\(table)\" t ORDER BY r").map { $0[0] }
+        }
+        return out
+    }
+
+    @Test func runsKilledAtManyPointsResumeToTheTablesOfAnUninterruptedRun() async throws {
+        let server = try await PostgresServer.shared()
+        let store = try await DemoStoreServer.start({
+            var config = DemoStoreConfig(orders: 420, products: 120, seed: 35, faults: try! FaultPlan(parsing: "all=0.1"))
+            config.maxPageSize = 1000
+            return config
+        }())
+        defer { Task { await store.stop() } }
+        // Replace with child tables, append and upsert, into one database.
+        let yaml = """
+            version: 1
+            name: pg-resume
+            checkpoint_every: 2
+            manifest: out/pg-resume.manifest.json
+            connections:
+              aurora: { type: aurora-xml, url: "\(store.xmlURL)", token: t, concurrency: 3, retries: 6 }
+              store: { type: americommerce, url: "\(store.americommerceURL)", token: t, concurrency: 2, retries: 6 }
+            extract:
+              orders: { connection: aurora, resource: orders, detail_level: Full, page_size: 20 }
+              products: { connection: store, resource: products, count: 15 }
+            transform:
+              lines:
+                input: orders
+                steps:
+                  - explode: { path: Items, parent_as: order }
+                  - select: { order_id: order.OrderID, sku: VariationReference, ean: VariationEAN, quantity: Quantity, price: Price }
+            load:
+              orders_pg: { input: orders, postgres: { url: "${DATABASE_URL}", table: orders, child_tables: true } }
+              lines_pg: { input: lines, postgres: { url: "${DATABASE_URL}", table: lines, mode: append } }
+              products_pg: { input: products, postgres: { url: "${DATABASE_URL}", table: products, mode: upsert, key: [id] } }
+            """
+        let reference = try Fixtures.workspace(), killed = try Fixtures.workspace(), logs = try Fixtures.workspace()
+        defer { for d in [reference, killed, logs] { try? FileManager.default.removeItem(at: d) } }
+        for dir in [reference, killed] { try yaml.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8) }
+        let referenceDB = try await server.database(), killedDB = try await server.database()
+
+        let uninterrupted = try await runCLIAsync(["run", "p.yml"], in: reference, environment: ["DATABASE_URL": server.url(referenceDB)])
+        #expect(uninterrupted.status == 0, "\(uninterrupted.stderr)")
+
+        let checkpoint = killed.appendingPathComponent(".commerce-etl/state/pg-resume/checkpoint.json")
+        let runs = try await KilledRuns.run(["run", "p.yml"], in: killed, checkpoint: checkpoint,
+                                           manifest: killed.appendingPathComponent("out/pg-resume.manifest.json"), logs: logs, environment: ["DATABASE_URL": server.url(killedDB)])
+        #expect(runs.status == 0, "\(runs.lastLog)")
+        #expect(runs.kills >= 5, "the run should have been killed several times, was \(runs.kills)")
+        #expect(runs.continued >= 3)
+
+        let expected = try await contents(server, referenceDB)
+        let found = try await contents(server, killedDB)
+        #expect(found.keys.sorted() == expected.keys.sorted())
+        #expect(expected.keys.contains("orders__items") && expected.keys.allSatisfy { !$0.hasPrefix("_cetl") })
+        for (table, rows) in expected {
+            let other = found[table] ?? []
+            #expect(other == rows, "table \(table): \(other.count) rows, expected \(rows.count); first difference: \(zip(other, rows).first { $0 != $1 }.map { "\($0) instead of \($1)" } ?? "none")")
+        }
+        #expect(expected["orders"]?.count == 420 && expected["products"]?.count == 120)
+        #expect(expected["lines"]?.count == expected["orders__items"]?.count)
+        #expect(!FileManager.default.fileExists(atPath: checkpoint.path))
     }
 
     /// A recorded-files pipeline appending four order lines to `TABLE` of `${DATABASE_URL}`.

@@ -55,20 +55,6 @@ import Testing
         Fixtures.files(in: dir)
     }
 
-    /// Starts the CLI; returns the process (output to a log file in `logs`).
-    private func start(_ arguments: [String], in dir: URL, log: URL) throws -> Process {
-        let process = Process()
-        process.executableURL = cliBinary()
-        process.arguments = arguments
-        process.currentDirectoryURL = dir
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process
-    }
-
     @Test func runsKilledAtManyPointsResumeToIdenticalOutputs() async throws {
         let faults = try FaultPlan(parsing: "all=0.1")
         var config = DemoStoreConfig(orders: 420, products: 120, seed: 33, faults: faults)
@@ -82,48 +68,16 @@ import Testing
         defer { for d in [reference, killed, logs] { try? FileManager.default.removeItem(at: d) } }
         for dir in [reference, killed] { try yaml.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8) }
 
-        let uninterrupted = try runCLI(["run", "p.yml"], in: reference)
+        let uninterrupted = try await runCLIAsync(["run", "p.yml"], in: reference)
         #expect(uninterrupted.status == 0, "\(uninterrupted.stderr)")
 
         // Kill at a different moment each time: after a delay, or just after a checkpoint was saved.
         let checkpoint = killed.appendingPathComponent(".commerce-etl/state/resume-test/checkpoint.json")
-        var kills = 0, continued = 0, finished = false
-        for attempt in 0..<60 {
-            let log = logs.appendingPathComponent("run-\(attempt).log")
-            let process = try start(["run", "p.yml"], in: killed, log: log)
-            if attempt >= 24 {
-                // Enough kills: let it finish (a slow machine may not have got far in between).
-                process.waitUntilExit()
-            } else if attempt % 3 == 2 {
-                // Right after the checkpoint file changes.
-                let before = try? FileManager.default.attributesOfItem(atPath: checkpoint.path)[.modificationDate] as? Date
-                let deadline = Date().addingTimeInterval(3)
-                while process.isRunning, Date() < deadline {
-                    let now = try? FileManager.default.attributesOfItem(atPath: checkpoint.path)[.modificationDate] as? Date
-                    if let now, now != before { break }
-                    usleep(2_000)
-                }
-            } else {
-                usleep(UInt32(40_000 + (attempt * 37_000) % 400_000 + attempt * 10_000))
-            }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                if process.terminationReason == .uncaughtSignal { kills += 1 }
-            } else {
-                process.waitUntilExit()
-            }
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if text.contains("continuing the interrupted") { continued += 1 }
-            if process.terminationReason == .exit {
-                #expect(process.terminationStatus == 0, "\(text)")
-                finished = true
-                break
-            }
-        }
-        #expect(finished)
-        #expect(kills >= 5, "the run should have been killed several times, was \(kills)")
-        #expect(continued >= 3)
+        let runs = try await KilledRuns.run(["run", "p.yml"], in: killed, checkpoint: checkpoint,
+                                           manifest: killed.appendingPathComponent("out/resume-test.manifest.json"), logs: logs)
+        #expect(runs.status == 0, "\(runs.lastLog)")
+        #expect(runs.kills >= 5, "the run should have been killed several times, was \(runs.kills)")
+        #expect(runs.continued >= 3)
 
         // The same files, byte for byte, and nothing else left behind (no temporary files, no checkpoint).
         let out = reference.appendingPathComponent("out"), out2 = killed.appendingPathComponent("out")
@@ -164,7 +118,7 @@ import Testing
         try yaml.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
         let checkpoint = dir.appendingPathComponent(".commerce-etl/state/token-test/checkpoint.json")
         let log = dir.appendingPathComponent("run.log")
-        let process = try start(["run", "p.yml"], in: dir, log: log)
+        let process = try startCLI(["run", "p.yml"], in: dir, log: log)
         let deadline = Date().addingTimeInterval(20)
         while process.isRunning, Date() < deadline {
             if let saved = try? SavedCheckpoint.load(directory: checkpoint.deletingLastPathComponent().path),
@@ -222,22 +176,22 @@ import Testing
         func count() throws -> Int { Int(try sqliteRows(db, "SELECT count(*) FROM ids")[0][0]!)! }
         func distinct() throws -> Int { Int(try sqliteRows(db, "SELECT count(DISTINCT id) FROM ids")[0][0]!)! }
 
-        let first = try runCLI(["run", "p.yml"], in: dir, environment: ["RETRIES": "6"])
+        let first = try await runCLIAsync(["run", "p.yml"], in: dir, environment: ["RETRIES": "6"])
         #expect(first.status == 0, "\(first.stderr)")
         let csv = try Data(contentsOf: dir.appendingPathComponent("out/ids.csv"))
         #expect(try count() == 300)
 
         // Fails part way: what the checkpoints made durable stays, and the run says how to go on.
-        let failed = try runCLI(["run", "p.yml"], in: dir, environment: ["RETRIES": "0"])
+        let failed = try await runCLIAsync(["run", "p.yml"], in: dir, environment: ["RETRIES": "0"])
         #expect(failed.status == 1)
         #expect(failed.stderr.contains("run the same command again to continue it"), "\(failed.stderr)")
         let appended = try count() - 300
         #expect(appended > 0 && appended < 300, "rows committed at checkpoints: \(appended)")
-        let show = try runCLI(["state", "show", "p.yml"], in: dir, environment: ["RETRIES": "0"])
+        let show = try await runCLIAsync(["state", "show", "p.yml"], in: dir, environment: ["RETRIES": "0"])
         #expect(show.stdout.contains("unfinished run"), "\(show.stdout)")
 
         // The next run continues it: every order once more, none twice, the CSV as before.
-        let resumed = try runCLI(["run", "p.yml"], in: dir, environment: ["RETRIES": "6"])
+        let resumed = try await runCLIAsync(["run", "p.yml"], in: dir, environment: ["RETRIES": "6"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("continuing the interrupted"))
         #expect(try count() == 600)
@@ -250,10 +204,10 @@ import Testing
         #expect(table(first.stdout).contains { $0.range(of: #"^ids +transform +300 +300"#, options: .regularExpression) != nil }, "\(first.stdout)")
 
         // Fails again; this time the interrupted run is discarded: its appended rows and files go.
-        let again = try runCLI(["run", "p.yml"], in: dir, environment: ["RETRIES": "0"])
+        let again = try await runCLIAsync(["run", "p.yml"], in: dir, environment: ["RETRIES": "0"])
         #expect(again.status == 1)
         #expect(try count() > 600)
-        let reset = try runCLI(["state", "reset", "p.yml"], in: dir, environment: ["RETRIES": "0"])
+        let reset = try await runCLIAsync(["state", "reset", "p.yml"], in: dir, environment: ["RETRIES": "0"])
         #expect(reset.status == 0, "\(reset.stderr)")
         #expect(reset.stdout.contains("discarded the unfinished run"), "\(reset.stdout)")
         #expect(try count() == 600)
@@ -274,7 +228,7 @@ import Testing
             load: { ids: { input: orders, csv: { path: out/orders.csv, columns: [OrderID] } } }
             """
         try yaml.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
-        let first = try start(["run", "p.yml"], in: dir, log: dir.appendingPathComponent("first.log"))
+        let first = try startCLI(["run", "p.yml"], in: dir, log: dir.appendingPathComponent("first.log"))
         let lock = dir.appendingPathComponent(".commerce-etl/state/lock-test/lock")
         let deadline = Date().addingTimeInterval(10)
         while first.isRunning, Date() < deadline, !FileManager.default.fileExists(atPath: lock.path) { usleep(2_000) }
