@@ -289,6 +289,75 @@ struct PostgresLoadTests {
         #expect(!FileManager.default.fileExists(atPath: checkpoint.path))
     }
 
+    @Test func aServerStoppedMidRunFailsItInOneLineAndTheNextRunFinishesIt() async throws {
+        let server = try await PostgresServer.shared()
+        let store = try await DemoStoreServer.start(DemoStoreConfig(orders: 300, products: 10, seed: 36, latency: .milliseconds(30)))
+        defer { Task { await store.stop() } }
+        let db = try await server.database()
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            version: 1
+            name: pg-stopped
+            checkpoint_every: 2
+            connections: { aurora: { type: aurora-xml, url: "\(store.xmlURL)", token: t, concurrency: 1 } }
+            extract: { orders: { connection: aurora, resource: orders, detail_level: Full, page_size: 10 } }
+            transform:
+              lines: { input: orders, steps: [ { explode: { path: Items, parent_as: order } }, { select: { order_id: order.OrderID, sku: VariationReference, price: Price } } ] }
+            load:
+              orders_pg: { input: orders, postgres: { url: "${DATABASE_URL}", table: orders, child_tables: true } }
+              lines_pg: { input: lines, postgres: { url: "${DATABASE_URL}", table: lines, mode: append } }
+            """.write(to: dir.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        let environment = ["DATABASE_URL": server.url(db)]
+        let first = try await runCLIAsync(["run", "p.yml"], in: dir, environment: environment, limit: .seconds(120))
+        #expect(first.status == 0, "\(first.stderr)")
+        let before = try await contents(server, db)
+
+        // The second run: the server goes away (every connection cut) once it has saved checkpoints.
+        let log = dir.appendingPathComponent("second.log")
+        let process = try startCLI(["run", "p.yml"], in: dir, log: log, environment: environment)
+        let stateDirectory = dir.appendingPathComponent(".commerce-etl/state/pg-stopped").path
+        let deadline = ContinuousClock.now + .seconds(60)
+        while process.isRunning, ContinuousClock.now < deadline, (try? SavedCheckpoint.load(directory: stateDirectory))??.extracts["orders"]?.pages ?? 0 < 6 {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let crashed = process.isRunning
+        if crashed { try await server.crash() }
+        while process.isRunning, ContinuousClock.now < deadline + .seconds(60) { try await Task.sleep(for: .milliseconds(20)) }
+        if crashed { try await server.restart() }
+        try #require(crashed, "the run ended before the server could be stopped")
+        try #require(!process.isRunning, "the run did not end when its server went away")
+        let text = try String(contentsOf: log, encoding: .utf8)
+        #expect(process.terminationStatus == 1, "\(text)")
+        #expect(text.contains("error: ") && text.contains("postgres://etl@127.0.0.1:\(server.port)/\(db)") && !text.contains(server.password), "\(text)")
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("error") }.count == 1, "\(text)")
+
+        // Readers still see the first run's tables; what the stopped run committed waits for the next.
+        let during = try await contents(server, db)
+        for table in ["orders", "orders__items"] { #expect(during[table] == before[table], "table \(table)") }
+        #expect((during["lines"]?.count ?? 0) > (before["lines"]?.count ?? 0), "the stopped run's checkpoints were committed")
+
+        // A server that lost a committed checkpoint (one crashed with synchronous_commit off)
+        // is found out, not resumed over: the last committed batch is set aside meanwhile.
+        _ = try await server.query(db, """
+            CREATE TABLE set_aside AS SELECT * FROM lines WHERE _cetl_batch = (SELECT max(_cetl_batch) FROM lines);
+            DELETE FROM lines WHERE _cetl_batch = (SELECT max(_cetl_batch) FROM lines)
+            """)
+        let gap = try await runCLIAsync(["run", "p.yml"], in: dir, environment: environment, limit: .seconds(120))
+        #expect(gap.status == 1 && gap.stderr.contains("the server has lost transactions it had committed"), "\(gap.stderr)")
+        _ = try await server.query(db, "INSERT INTO lines SELECT * FROM set_aside; DROP TABLE set_aside")
+
+        let resumed = try await runCLIAsync(["run", "p.yml"], in: dir, environment: environment, limit: .seconds(120))
+        #expect(resumed.status == 0 && resumed.stderr.contains("continuing the interrupted"), "\(resumed.stderr)")
+        let after = try await contents(server, db)
+        #expect(after.keys.sorted() == before.keys.sorted())
+        for table in ["orders", "orders__items", "orders__addresses"] { #expect(after[table] == before[table] && before[table]?.isEmpty == false, "table \(table)") }
+        // The same lines again, each once more.
+        let twice = ((before["lines"] ?? []) + (before["lines"] ?? [])).sorted()
+        let lines = after["lines"]?.sorted() ?? []
+        #expect(lines == twice && !twice.isEmpty, "\(lines.count) lines, expected \(twice.count); first difference: \(zip(lines, twice).first { $0 != $1 }.map { "\($0) instead of \($1)" } ?? "none")")
+    }
+
     /// A recorded-files pipeline appending four order lines to `TABLE` of `${DATABASE_URL}`.
     private let filesPipeline = """
         version: 1

@@ -13,6 +13,8 @@ struct PostgresServer: Sendable {
     let password: String
     let binaries: String
     let directory: String
+    /// The server settings that turn TLS on (empty without it).
+    let tlsOptions: String
 
     /// The server's certificate (it is its own root), or nil when it was started without TLS.
     var certificate: String? {
@@ -102,12 +104,9 @@ struct PostgresServer: Sendable {
             tlsOptions = " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
         }
         for _ in 0..<5 {
-            let port = freePort()
+            let server = PostgresServer(port: freePort(), password: String(password), binaries: bin, directory: dir, tlsOptions: tlsOptions)
             do {
-                try await asServer([bin + "/pg_ctl", "-D", dir + "/data", "-l", dir + "/server.log", "-w", "-t", "30", "-o",
-                                    "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off" + tlsOptions,
-                                    "start"], what: "pg_ctl start")
-                let server = PostgresServer(port: port, password: String(password), binaries: bin, directory: dir)
+                try await server.startServer()
                 stopAtExit(server)
                 return server
             } catch {
@@ -116,6 +115,20 @@ struct PostgresServer: Sendable {
         }
         throw ETLTestFailure("could not start PostgreSQL: see \(dir)/server.log")
     }
+
+    private func startServer() async throws {
+        try await Self.asServer([binaries + "/pg_ctl", "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "30", "-o",
+                                 "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" + tlsOptions,
+                                 "start"], what: "pg_ctl start")
+    }
+
+    /// Stops the server as a crash would (every connection cut at once), keeping its data.
+    func crash() async throws {
+        try await Self.asServer([binaries + "/pg_ctl", "-D", directory + "/data", "-m", "immediate", "-w", "stop"], what: "pg_ctl stop")
+    }
+
+    /// Starts a crashed server again, on the same port.
+    func restart() async throws { try await startServer() }
 
     func stop() {
         let process = Process()

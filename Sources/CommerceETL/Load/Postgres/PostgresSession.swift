@@ -13,10 +13,57 @@ final class PostgresSession: @unchecked Sendable {
     private let logger: Logger
     private static let nextID = Mutex(0)
 
+    /// The operation in flight, failed by the connection closing (see `whileOpen`).
+    private let inFlight = InFlight()
+
+    private final class InFlight: Sendable {
+        let fail = Mutex<(@Sendable (any Error) -> Void)?>(nil)
+        func take() -> (@Sendable (any Error) -> Void)? {
+            fail.withLock { value in
+                defer { value = nil }
+                return value
+            }
+        }
+    }
+
     private init(connection: PostgresConnection, url: PostgresURL, logger: Logger) {
         self.connection = connection
         self.url = url
         self.logger = logger
+        let inFlight = self.inFlight
+        connection.closeFuture.whenComplete { _ in inFlight.take()?(ConnectionLost()) }
+    }
+
+    /// Runs one operation of the connection, failing it when the connection closes first. The
+    /// client can lose an operation begun as its connection broke (a COPY started on a closed
+    /// connection waits forever), so the operation runs in a task of its own and the caller
+    /// waits for whichever comes first: its end or the connection's.
+    private func whileOpen<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard !connection.isClosed else { throw ConnectionLost() }
+        let once = Once<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            once.continuation.withLock { $0 = continuation }
+            inFlight.fail.withLock { $0 = { error in once.take()?.resume(throwing: error) } }
+            if connection.isClosed { once.take()?.resume(throwing: ConnectionLost()) }
+            Task {
+                do {
+                    let value = try await operation()
+                    once.take()?.resume(returning: value)
+                } catch {
+                    once.take()?.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    private final class Once<T: Sendable>: Sendable {
+        let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
+        func take() -> CheckedContinuation<T, any Error>? {
+            continuation.withLock { value in
+                defer { value = nil }
+                return value
+            }
+        }
     }
 
     /// Connects and makes `schema` the one unqualified names resolve to.
@@ -85,8 +132,9 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     func execute(_ sql: String) async throws {
+        let connection = connection, logger = logger
         do {
-            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+            _ = try await whileOpen { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
         } catch {
             throw ETLError("\(url.shown): \(describe(postgres: error))")
         }
@@ -94,23 +142,27 @@ final class PostgresSession: @unchecked Sendable {
 
     /// The rows of a query whose columns are all text (cast them with `::text`).
     func rows(_ sql: String) async throws -> [[String?]] {
+        let connection = connection, logger = logger
         do {
-            var out: [[String?]] = []
-            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
-                var values: [String?] = []
-                for cell in row { values.append(try cell.decode(String?.self)) }
-                out.append(values)
+            return try await whileOpen {
+                var out: [[String?]] = []
+                for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
+                    var values: [String?] = []
+                    for cell in row { values.append(try cell.decode(String?.self)) }
+                    out.append(values)
+                }
+                return out
             }
-            return out
         } catch {
             throw ETLError("\(url.shown): \(describe(postgres: error))")
         }
     }
 
     /// `COPY table (columns) FROM STDIN` in text format, the rows given by `body` in chunks.
-    func copy(into table: String, columns: [String], _ body: (PostgresCopyFromWriter) async throws -> Void) async throws {
+    func copy(into table: String, columns: [String], _ body: @escaping @Sendable (PostgresCopyFromWriter) async throws -> Void) async throws {
+        let connection = connection, logger = logger
         do {
-            try await connection.copyFrom(table: table, columns: columns, logger: logger, writeData: body)
+            try await whileOpen { try await connection.copyFrom(table: table, columns: columns, logger: logger, writeData: body) }
         } catch let error as ETLError {
             throw error
         } catch {
@@ -156,14 +208,19 @@ func quote(_ identifier: String) -> String { "\"" + identifier.replacingOccurren
 /// A string literal.
 func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
+/// The connection closed while an operation waited on it.
+private struct ConnectionLost: Error {}
+
 /// The server's message (with its SQLSTATE when it says more), or what broke the connection.
 func describe(postgres error: any Error) -> String {
+    if error is ConnectionLost { return "the server closed the connection" }
+    if let error = error as? IOError { return "the connection was lost (\(String(cString: strerror(error.errnoCode))))" }
     if let error = error as? PSQLError {
         if let info = error.serverInfo, let message = info[.message] {
             let detail = info[.detail].map { " (\($0))" } ?? ""
             return message + detail
         }
-        if let underlying = error.underlying { return describe(tls: underlying) ?? describe(underlying) }
+        if let underlying = error.underlying { return describe(tls: underlying) ?? describe(postgres: underlying) }
         switch error.code {
         case .serverClosedConnection: return "the server closed the connection"
         case .connectionError: return "the connection failed"
