@@ -358,6 +358,51 @@ struct PostgresLoadTests {
         #expect(lines == twice && !twice.isEmpty, "\(lines.count) lines, expected \(twice.count); first difference: \(zip(lines, twice).first { $0 != $1 }.map { "\($0) instead of \($1)" } ?? "none")")
     }
 
+    @Test func twoPipelinesLoadingOneDatabaseAtOnceBothSucceed() async throws {
+        let server = try await PostgresServer.shared()
+        let together = try await server.database(), apart = try await server.database()
+        let a = try Fixtures.workspace(), b = try Fixtures.workspace()
+        defer { for d in [a, b] { try? FileManager.default.removeItem(at: d) } }
+        // Two stores' feeds: one rebuilds a table with child tables, the other upserts lines and appends orders.
+        try """
+            version: 1
+            name: store-a
+            checkpoint_every: 2
+            connections: { shop: { type: aurora-xml, url: "demo:?orders=400&products=40&seed=8" } }
+            extract: { orders: { connection: shop, resource: orders, detail_level: Full, page_size: 25 } }
+            load: { db: { input: orders, postgres: { url: "${DATABASE_URL}", table: orders_a, child_tables: true } } }
+            """.write(to: a.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        try """
+            version: 1
+            name: store-b
+            checkpoint_every: 2
+            connections: { shop: { type: aurora-xml, url: "demo:?orders=400&products=40&seed=9" } }
+            extract: { orders: { connection: shop, resource: orders, page_size: 25 } }
+            transform: { lines: { input: orders, steps: [ { explode: { path: Items, parent_as: order, index_as: line } }, { select: { order_id: order.OrderID, line: line, sku: VariationReference, price: Price } } ] } }
+            load:
+              lines_db: { input: lines, postgres: { url: "${DATABASE_URL}", table: lines_b, mode: upsert, key: [order_id, line] } }
+              orders_db: { input: orders, postgres: { url: "${DATABASE_URL}", table: orders_b, mode: append } }
+            """.write(to: b.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+        for _ in 0..<2 {   // the second time over tables that exist
+            async let first = runCLIAsync(["run", "p.yml"], in: a, environment: ["DATABASE_URL": server.url(together)], limit: .seconds(120))
+            async let second = runCLIAsync(["run", "p.yml"], in: b, environment: ["DATABASE_URL": server.url(together)], limit: .seconds(120))
+            let (ra, rb) = try await (first, second)
+            #expect(ra.status == 0, "\(ra.stderr)")
+            #expect(rb.status == 0, "\(rb.stderr)")
+        }
+        for _ in 0..<2 {
+            for dir in [a, b] {
+                let r = try await runCLIAsync(["run", "p.yml"], in: dir, environment: ["DATABASE_URL": server.url(apart)], limit: .seconds(120))
+                #expect(r.status == 0, "\(r.stderr)")
+            }
+        }
+        let expected = try await contents(server, apart)
+        let found = try await contents(server, together)
+        #expect(found.keys.sorted() == expected.keys.sorted() && expected.keys.contains("orders_a__items") && expected.keys.contains("lines_b"))
+        for (table, rows) in expected { #expect(found[table] == rows && !rows.isEmpty, "table \(table): \(found[table]?.count ?? 0) rows, expected \(rows.count)") }
+        #expect(expected["orders_b"]?.count == 800 && expected["orders_a"]?.count == 400)
+    }
+
     /// A recorded-files pipeline appending four order lines to `TABLE` of `${DATABASE_URL}`.
     private let filesPipeline = """
         version: 1
