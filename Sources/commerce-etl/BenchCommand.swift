@@ -31,8 +31,10 @@ struct BenchCommand: AsyncParsableCommand {
     var skipXml = false
     @Option(help: "Order-line records each load writes in the load benchmark (0 to skip it).")
     var loadRows = 0
-    @Option(help: "Loads to measure, comma separated: csv, ndjson_gz, sqlite.")
+    @Option(help: "Loads to measure, comma separated: csv, ndjson_gz, sqlite, postgres (which needs --postgres-url).")
     var loads = "csv,ndjson_gz,sqlite"
+    @Option(help: "The PostgreSQL database the postgres load benchmark fills (table bench_lines, replaced); default: DATABASE_URL.")
+    var postgresURL: String?
     @Option(help: "Keep the CSV the load benchmark wrote here, for scripts/compare-loads.sh to load the same rows with other tools.")
     var keepCsv: String?
     @Option(help: "Pages between checkpoints in the end-to-end runs (the pipelines' default is 50).")
@@ -149,9 +151,21 @@ struct BenchCommand: AsyncParsableCommand {
         print("loads, \(loadRows) order-line records of 30 columns:")
         var ndjsonSeconds = 0.0
         var ndjsonRaw: [UInt8] = []
-        for (name, load) in [("csv", CSVLoad(path: "l.csv") as any LoadFormat), ("ndjson_gz level 6", NDJSONGzipLoad(path: "l.ndjson.gz")),
-                             ("sqlite", SQLiteLoad(path: "l.sqlite", table: "lines"))]
-            where loads.split(separator: ",").contains(where: { name.hasPrefix($0) }) {
+        var measured: [(String, any LoadFormat)] = [("csv", CSVLoad(path: "l.csv")), ("ndjson_gz level 6", NDJSONGzipLoad(path: "l.ndjson.gz")),
+                                                     ("sqlite", SQLiteLoad(path: "l.sqlite", table: "lines"))]
+        if loads.split(separator: ",").contains("postgres") {
+            guard let url = postgresURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
+                printError("error: the postgres load benchmark needs --postgres-url or DATABASE_URL")
+                throw ExitCode(ExitStatus.invalid)
+            }
+            do {
+                measured.append(("postgres (COPY, table bench_lines)", try PostgresLoad(url: url, table: "bench_lines")))
+            } catch {
+                printError("error: --postgres-url \(error)")
+                throw ExitCode(ExitStatus.invalid)
+            }
+        }
+        for (name, load) in measured where loads.split(separator: ",").contains(where: { name.hasPrefix($0) }) {
             let run = RunContext(runID: UUID().uuidString, pipelineName: "bench", workingDirectory: dir.path, logger: RunLog(logger: logger))
             let started = ContinuousClock.now
             let writer = try await load.makeWriter(run, resume: nil)
@@ -168,7 +182,11 @@ struct BenchCommand: AsyncParsableCommand {
             let file = result.staged.first?.temporary ?? result.commit?.target ?? ""
             if name == "csv", let keepCsv { try? FileManager.default.removeItem(atPath: keepCsv); try FileManager.default.copyItem(atPath: file, toPath: keepCsv) }
             let bytes = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-            print("  \(name): \(String(format: "%.2f", seconds)) s, \(Int(Double(written) / seconds)) rows/s, \(String(format: "%.1f", Double(bytes) / 1e6 / seconds)) MB/s written (\(bytes / 1_000_000) MB)")
+            if name.hasPrefix("postgres") {
+                print("  \(name): \(String(format: "%.2f", seconds)) s, \(Int(Double(written) / seconds)) rows/s (target at least 100,000; scripts/compare-postgres.sh puts psql \\copy beside it)")
+            } else {
+                print("  \(name): \(String(format: "%.2f", seconds)) s, \(Int(Double(written) / seconds)) rows/s, \(String(format: "%.1f", Double(bytes) / 1e6 / seconds)) MB/s written (\(bytes / 1_000_000) MB)")
+            }
             if name.hasPrefix("ndjson") { ndjsonSeconds = seconds }
         }
         guard loads.contains("ndjson") else { return }

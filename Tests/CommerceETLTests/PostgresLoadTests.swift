@@ -533,3 +533,20 @@ private struct SilentListener {
 
     func close() { _ = Glibc.close(fd) }
 }
+
+/// COPY's text format as the load writes it, without a server.
+@Suite struct PostgresCopyEncodingTests {
+    @Test func valuesAreEscapedAndTextHoldingNULIsRefusedNamingTheColumn() throws {
+        let table = PostgresTable(name: "t", shownName: "public.t", existing: [("name", "text"), ("n", "bigint"), ("price", "numeric"), ("doc", "jsonb"), ("_cetl_batch", "bigint")])
+        let record: Record = ["name": .string("a\tb\\c\nd\re"), "n": .integer(-42), "price": .decimal(ExactDecimal(parsing: "16.6600")!),
+                              "doc": .object(["k": .string("v\"\\")])]
+        // Fields in another order than the columns, and one missing (null).
+        let reordered: Record = ["price": .null, "name": .string("x")]
+        let chunks = try table.encode([record, reordered], batch: 7)
+        let text = chunks.map { String(buffer: $0) }.joined()
+        #expect(text == "a\\tb\\\\c\\nd\\re\t-42\t16.6600\t{\"k\":\"v\\\\\"\\\\\\\\\"}\t7\nx\t\\N\t\\N\t\\N\t7\n")
+        #expect(throws: ETLError("table 'public.t': column 'name' gets text holding a NUL character, which PostgreSQL text cannot store")) {
+            _ = try table.encode([["name": .string("a\u{0}b")]], batch: 1)
+        }
+    }
+}

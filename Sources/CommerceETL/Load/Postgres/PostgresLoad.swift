@@ -69,6 +69,24 @@ public struct PostgresLoad: LoadKind {
         return PostgresLoad(url: url, schema: schema, table: table, mode: mode, key: key, childTables: childTables, indexes: indexes)
     }
 
+    /// A load from Swift (the `bench` command): the URL's password is registered as a secret.
+    public init(url: String, schema: String = "public", table: String, mode: Mode = .replace, key: [String] = [],
+                childTables: Bool = false, indexes: [[String]] = []) throws {
+        let parsed = try PostgresURL.parse(url)
+        if let password = parsed.password { Secrets.register(password) }
+        self.init(url: parsed, schema: schema, table: table, mode: mode, key: key, childTables: childTables, indexes: indexes)
+    }
+
+    init(url: PostgresURL, schema: String, table: String, mode: Mode, key: [String], childTables: Bool, indexes: [[String]]) {
+        self.url = url
+        self.schema = schema
+        self.table = table
+        self.mode = mode
+        self.key = key
+        self.childTables = childTables
+        self.indexes = indexes
+    }
+
     /// What a `replace` load builds its table as until publish.
     var building: String { mode == .replace ? "_cetl_new_" + table : table }
 

@@ -2,6 +2,7 @@
 // tables) over one connection, in a transaction committed at each checkpoint (README: "Loading
 // into PostgreSQL").
 import Foundation
+import NIOCore
 import OrderedCollections
 
 final class PostgresWriter: LoadWriter {
@@ -99,7 +100,7 @@ final class PostgresWriter: LoadWriter {
             if load.mode == .upsert {
                 try await upsert(records, session)
             } else {
-                try await copy(records, into: load.building, session)
+                try await copyAhead(records, session)
             }
             rows += records.count
             return
@@ -122,10 +123,60 @@ final class PostgresWriter: LoadWriter {
 
     /// COPYs rows into table `name` (or a staging table shaped `like` it), in this batch.
     private func copy(_ rows: [Record], into name: String, like: PostgresTable? = nil, _ session: PostgresSession) async throws {
+        try await settle()
         let table = like ?? tables[name]!
-        let batch = batch
+        let chunks = try table.encode(rows, batch: batch)
         try await session.copy(into: name, columns: table.copyColumns) { writer in
-            try await table.encode(rows, batch: batch) { try await writer.write($0) }
+            for chunk in chunks { try await writer.write(chunk) }
+        }
+    }
+
+    /// The COPY into the top table kept open across batches: the server parses one batch while
+    /// this process encodes the next, and a checkpoint interval is one statement, not one per
+    /// batch. Another statement, a new column or a checkpoint ends it first (`settle`).
+    private struct OpenCopy {
+        let columns: [String]
+        let chunks: BoundedChannel<ByteBuffer>
+        let task: Task<Void, any Error>
+    }
+    private var open: OpenCopy?
+
+    /// Ends the open COPY and waits for the server to have taken every row (its error comes out here).
+    private func settle() async throws {
+        guard let copy = open else { return }
+        open = nil
+        copy.chunks.finish()
+        try await copy.task.value
+    }
+
+    /// Adds rows to the open COPY into the top table (starting one when none is open).
+    private func copyAhead(_ rows: [Record], _ session: PostgresSession) async throws {
+        let table = tables[load.building]!
+        let encoded = try table.encode(rows, batch: batch)
+        if open?.columns != table.copyColumns { try await settle() }
+        if open == nil {
+            let chunks = BoundedChannel<ByteBuffer>(capacity: 16)
+            let name = table.name, columns = table.copyColumns
+            let task = Task {
+                do {
+                    try await session.copy(into: name, columns: columns) { writer in
+                        while let chunk = try await chunks.receive() { try await writer.write(chunk) }
+                    }
+                } catch {
+                    chunks.fail(error)
+                    throw error
+                }
+            }
+            open = OpenCopy(columns: columns, chunks: chunks, task: task)
+        }
+        guard let copy = open else { return }
+        do {
+            for chunk in encoded { try await copy.chunks.send(chunk) }
+        } catch {
+            // The COPY failed: its own error says why.
+            open = nil
+            try await copy.task.value
+            throw error
         }
     }
 
@@ -191,8 +242,14 @@ final class PostgresWriter: LoadWriter {
 
     /// Creates a table, or adds the columns the records bring (schema evolution).
     private func ensureTable(_ name: String, for records: [Record], _ session: PostgresSession) async throws {
+        if tables[name] == nil { try await settle() }
         var table = try await table(name, session)
         var added = table.missingColumns(records)
+        if table.exists, added.isEmpty {
+            tables[name] = table
+            return
+        }
+        try await settle()
         if !table.exists {
             guard name.utf8.count <= 63 else {
                 throw ETLError("table '\(table.shownName)': the name '\(name)' is longer than PostgreSQL's 63 bytes; choose a shorter table name")
@@ -205,7 +262,6 @@ final class PostgresWriter: LoadWriter {
             }
             try await session.execute("CREATE TABLE \(quote(name)) (\(definitions.joined(separator: ", ")))")
         } else {
-            guard !added.isEmpty else { return }
             for (column, type) in added {
                 try await session.execute("ALTER TABLE \(quote(name)) ADD COLUMN \(quote(column)) \(type)")
             }
@@ -219,6 +275,7 @@ final class PostgresWriter: LoadWriter {
     /// never removes a row that existed before), a new one inserted; the keys' child rows go, to
     /// be written again from the batch.
     private func upsert(_ records: [Record], _ session: PostgresSession) async throws {
+        try await settle()
         let table = tables[load.building]!
         let stage = "_cetl_stage_" + load.table
         let keys = load.key.map(quote).joined(separator: ", ")
@@ -257,6 +314,7 @@ final class PostgresWriter: LoadWriter {
 
     func checkpoint(final: Bool) async throws -> Value {
         let session = try connected()
+        try await settle()
         try await ensureTable(load.building, for: [], session)   // a run with no records still leaves the table
         try await session.execute("COMMIT")
         let state = PostgresLoad.State(mark: batch, rows: rows, base: base)
@@ -267,6 +325,7 @@ final class PostgresWriter: LoadWriter {
 
     func restart() async throws {
         let session = try connected()
+        try await settle()
         // Everything this run wrote goes: every batch after the one it started from.
         if load.mode == .replace {
             try await load.drop(load.building, session)
@@ -280,6 +339,7 @@ final class PostgresWriter: LoadWriter {
 
     func finish() async throws -> LoadResult {
         let session = try connected()
+        try await settle()
         try await ensureTable(load.building, for: [], session)
         try await load.complete(session)
         self.session = nil
@@ -297,12 +357,11 @@ final class PostgresWriter: LoadWriter {
     /// Closing the connection rolls back what was not committed; committed checkpoints stay for
     /// a resumed run (or `state reset`).
     func abort() {
+        open?.task.cancel()
+        open?.chunks.fail(CancellationError())
         session?.close()
         session = nil
     }
 
-    func suspend() {
-        session?.close()
-        session = nil
-    }
+    func suspend() { abort() }
 }
