@@ -27,7 +27,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
     export DATABASE_URL="postgres://bench:bench@127.0.0.1:$port/postgres?sslmode=disable"
     echo "a throwaway cluster on port $port (server defaults: fsync and synchronous_commit on)"
 fi
-"$bin" bench --skip-xml --skip-parse --json-products 0 --load-rows "$rows" --loads csv,postgres --keep-csv "$work/rows.csv"
+"$bin" bench --skip-xml --skip-parse --json-products 0 --load-rows "$rows" --loads csv,postgres --keep-csv "$work/rows.csv" | tee "$work/bench.txt"
+ours=$(sed -n 's/^  postgres (COPY, table bench_lines): \([0-9.]*\) s.*/\1/p' "$work/bench.txt")
+export PGOPTIONS="-c client_min_messages=warning"
 header=$(head -1 "$work/rows.csv")
 psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -c "DROP TABLE IF EXISTS psql_lines" -c "CREATE TABLE psql_lines (LIKE bench_lines)"
 start=$(date +%s.%N)
@@ -37,4 +39,5 @@ seconds=$(echo "$end - $start" | bc)
 count=$(psql "$DATABASE_URL" -X -A -t -c "SELECT (SELECT count(*) FROM psql_lines) = (SELECT count(*) FROM bench_lines)")
 echo "the same rows, other tools:"
 echo "  psql \\copy of the CSV into a table of the same columns: $(printf '%.2f' "$seconds") s, $(echo "$rows / $seconds" | bc) rows/s (same row count as bench_lines: $count)"
+echo "  postgres load / psql \\copy = $(echo "scale=2; $ours / $seconds" | bc) (target at most 1.5)"
 psql "$DATABASE_URL" -X -q -c "DROP TABLE psql_lines" -c "DROP TABLE bench_lines"
