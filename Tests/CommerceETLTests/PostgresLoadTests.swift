@@ -313,22 +313,26 @@ struct PostgresLoadTests {
         #expect(first.status == 0, "\(first.stderr)")
         let before = try await contents(server, db)
 
-        // The second run: the server goes away (every connection cut) once it has saved checkpoints.
-        let log = dir.appendingPathComponent("second.log")
-        let process = try startCLI(["run", "p.yml"], in: dir, log: log, environment: environment)
-        let stateDirectory = dir.appendingPathComponent(".commerce-etl/state/pg-stopped").path
-        let deadline = ContinuousClock.now + .seconds(60)
-        while process.isRunning, ContinuousClock.now < deadline, (try? SavedCheckpoint.load(directory: stateDirectory))??.extracts["orders"]?.pages ?? 0 < 6 {
-            try await Task.sleep(for: .milliseconds(5))
+        /// Runs the pipeline and crashes the server (every connection cut) once the run has saved
+        /// checkpoints; starts it again once the run has ended. The run's exit status and output.
+        func runStoppedByTheServer(_ name: String) async throws -> (status: Int32, log: String) {
+            let log = dir.appendingPathComponent(name)
+            let process = try startCLI(["run", "p.yml"], in: dir, log: log, environment: environment)
+            let stateDirectory = dir.appendingPathComponent(".commerce-etl/state/pg-stopped").path
+            let deadline = ContinuousClock.now + .seconds(60)
+            while process.isRunning, ContinuousClock.now < deadline, (try? SavedCheckpoint.load(directory: stateDirectory))??.extracts["orders"]?.pages ?? 0 < 6 {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let crashed = process.isRunning
+            if crashed { try await server.crash() }
+            while process.isRunning, ContinuousClock.now < deadline + .seconds(60) { try await Task.sleep(for: .milliseconds(20)) }
+            if crashed { try await server.restart() }
+            try #require(crashed, "the run ended before the server could be stopped")
+            try #require(!process.isRunning, "the run did not end when its server went away")
+            return (process.terminationStatus, try String(contentsOf: log, encoding: .utf8))
         }
-        let crashed = process.isRunning
-        if crashed { try await server.crash() }
-        while process.isRunning, ContinuousClock.now < deadline + .seconds(60) { try await Task.sleep(for: .milliseconds(20)) }
-        if crashed { try await server.restart() }
-        try #require(crashed, "the run ended before the server could be stopped")
-        try #require(!process.isRunning, "the run did not end when its server went away")
-        let text = try String(contentsOf: log, encoding: .utf8)
-        #expect(process.terminationStatus == 1, "\(text)")
+        let (status, text) = try await runStoppedByTheServer("second.log")
+        #expect(status == 1, "\(text)")
         #expect(text.contains("error: ") && text.contains("postgres://etl@127.0.0.1:\(server.port)/\(db)") && !text.contains(server.password), "\(text)")
         #expect(text.split(separator: "\n").filter { $0.hasPrefix("error") }.count == 1, "\(text)")
 
@@ -356,6 +360,15 @@ struct PostgresLoadTests {
         let twice = ((before["lines"] ?? []) + (before["lines"] ?? [])).sorted()
         let lines = after["lines"]?.sorted() ?? []
         #expect(lines == twice && !twice.isEmpty, "\(lines.count) lines, expected \(twice.count); first difference: \(zip(lines, twice).first { $0 != $1 }.map { "\($0) instead of \($1)" } ?? "none")")
+
+        // Stopped again, and this time given up: state reset takes back what the run committed
+        // (appended lines, the table being rebuilt).
+        let third = try await runStoppedByTheServer("third.log")
+        #expect(third.status == 1, "\(third.log)")
+        #expect(try await contents(server, db) != after, "the stopped run committed checkpoints")
+        let reset = try await runCLIAsync(["state", "reset", "p.yml"], in: dir, environment: environment)
+        #expect(reset.status == 0, "\(reset.stderr)")
+        #expect(try await contents(server, db) == after)
     }
 
     @Test func twoPipelinesLoadingOneDatabaseAtOnceBothSucceed() async throws {
