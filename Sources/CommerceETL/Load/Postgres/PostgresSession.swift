@@ -56,6 +56,7 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// A continuation resumed once, by whichever of two racing parties takes it first.
     private final class Once<T: Sendable>: Sendable {
         let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
         func take() -> CheckedContinuation<T, any Error>? {
@@ -96,7 +97,7 @@ final class PostgresSession: @unchecked Sendable {
     /// passed: a server that accepts the connection and never answers cannot hold the run.
     private static func connect(_ url: PostgresURL, id: Int, logger: Logger) async throws -> PostgresConnection {
         let configuration = try url.configuration()
-        let waiting = Waiting()
+        let waiting = Once<PostgresConnection>()   // the connection or the timer, whichever is first
         return try await withCheckedThrowingContinuation { continuation in
             waiting.continuation.withLock { $0 = continuation }
             let attempt = Task {
@@ -116,17 +117,6 @@ final class PostgresSession: @unchecked Sendable {
                 guard let waiter = waiting.take() else { return }
                 attempt.cancel()
                 waiter.resume(throwing: ETLError("no answer within \(url.connectTimeout.components.seconds) s (connect_timeout)"))
-            }
-        }
-    }
-
-    /// Whoever is first (the connection or the timer) takes the waiting continuation.
-    private final class Waiting: Sendable {
-        let continuation = Mutex<CheckedContinuation<PostgresConnection, any Error>?>(nil)
-        func take() -> CheckedContinuation<PostgresConnection, any Error>? {
-            continuation.withLock { value in
-                defer { value = nil }
-                return value
             }
         }
     }
