@@ -134,6 +134,13 @@ public enum Key {
         Setting<[String]>(OptionSpec(name, .strings, required: required, default: defaultText, doc: doc, example: example)) { $0.strings() }
     }
 
+    /// Lists of column names (a database load's `indexes`); empty lists are left out.
+    public static func columnLists(_ name: String, doc: String, example: String? = nil) -> Setting<[[String]]> {
+        Setting<[[String]]>(OptionSpec(name, .list(.strings), doc: doc, example: example)) { v in
+            v.list()?.compactMap { item in item.strings().flatMap { $0.isEmpty ? nil : $0 } }
+        }
+    }
+
     /// A mapping with keys of its own, read by `read`.
     public static func mapping<U>(_ name: String, _ options: [OptionSpec], required: Bool = false, default defaultText: String? = nil,
                                   doc: String, example: String? = nil, read: @escaping @Sendable (ConfigMap) -> U?) -> Setting<U> {

@@ -29,9 +29,7 @@ public struct PostgresLoad: LoadKind {
         static let mode = Key.choice("mode", Mode.allCases.map(\.rawValue), doc: "`replace` builds a new table and swaps it in when the run publishes; `append` adds rows; `upsert` inserts or updates by `key` (`INSERT ... ON CONFLICT DO UPDATE`)").defaulting("replace")
         static let key = Key.strings("key", doc: "the columns that identify a row; required for `upsert` (they become the primary key), and used to link child tables", example: "[order_id, line]")
         static let childTables = Key.boolean("child_tables", doc: "arrays become child tables (`<table>__<field>`) instead of `jsonb` columns").defaulting(false)
-        static let indexes = Key.custom("indexes", .list(.strings), doc: "indexes to create, each a list of columns", example: "[[created]]") { (v: ConfigValue) -> [[String]]? in
-            v.list()?.compactMap { item in item.strings().flatMap { $0.isEmpty ? nil : $0 } }
-        }
+        static let indexes = Key.columnLists("indexes", doc: "indexes to create, each a list of columns", example: "[[created]]")
     }
 
     public static let value = OptionSpec(name, .options([Keys.url.spec, Keys.schema.spec, Keys.table.spec, Keys.mode.spec, Keys.key.spec, Keys.childTables.spec, Keys.indexes.spec]),

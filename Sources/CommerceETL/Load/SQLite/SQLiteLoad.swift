@@ -51,9 +51,7 @@ public struct SQLiteLoad: LoadKind {
         static let mode = Key.choice("mode", Mode.allCases.map(\.rawValue), doc: "`replace` rebuilds the table; `append` adds rows; `upsert` inserts or updates by `key` (`INSERT ... ON CONFLICT DO UPDATE`)").defaulting("replace")
         static let key = Key.strings("key", doc: "the columns that identify a row; required for `upsert` (they become the primary key), and used to link child tables", example: "[OrderID]")
         static let childTables = Key.boolean("child_tables", doc: "arrays become child tables instead of JSON text").defaulting(false)
-        static let indexes = Key.custom("indexes", .list(.strings), doc: "indexes to create, each a list of columns", example: "[[CustomerID], [OrderStatus, DateCreated]]") { (v: ConfigValue) -> [[String]]? in
-            v.list()?.compactMap { item in item.strings().flatMap { $0.isEmpty ? nil : $0 } }
-        }
+        static let indexes = Key.columnLists("indexes", doc: "indexes to create, each a list of columns", example: "[[CustomerID], [OrderStatus, DateCreated]]")
         static let decimals = Key.choice("decimals", Decimals.allCases.map(\.rawValue), doc: "how a new decimal column stores its values: `real` as SQLite numbers (8-byte floats: `SUM()` works directly, `1.90` reads back as `1.9`, more than 15 significant digits refused), `text` as their digits (declared `DECIMAL TEXT`: `16.6600` reads back as `16.6600`); a column that exists keeps how it stores them").defaulting("real")
         static let minorUnits = Key.integer("minor_units", in: 0...18, doc: "also write each decimal column as `<column>_minor`, an INTEGER of whole 10^-N units (2: pence, cents), so `SUM()` is exact; a value with more decimal places than N fails the run", example: "2")
     }
