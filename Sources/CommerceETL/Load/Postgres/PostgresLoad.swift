@@ -115,8 +115,7 @@ public struct PostgresLoad: LoadKind {
     func highestBatch(_ session: PostgresSession) async throws -> Int64 {
         guard let columns = try await session.columns(of: building, schema: schema),
               columns.contains(where: { $0.0 == PostgresTable.batchColumn }) else { return 0 }
-        let found = try await session.rows("SELECT coalesce(max(\(quote(PostgresTable.batchColumn))), 0)::text FROM \(quote(building))")
-        return found.first?.first.flatMap { $0.flatMap { Int64($0) } } ?? 0
+        return try await session.integer("SELECT coalesce(max(\(quote(PostgresTable.batchColumn))), 0)::text FROM \(quote(building))")
     }
 
     /// Takes back what an abandoned interrupted run committed: a table being rebuilt is dropped,

@@ -148,6 +148,11 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// The first column of the first row as an integer (a count or a max), 0 when there is none.
+    func integer(_ sql: String) async throws -> Int64 {
+        try await rows(sql).first?.first.flatMap { $0.flatMap { Int64($0) } } ?? 0
+    }
+
     /// `COPY table (columns) FROM STDIN` in text format, the rows given by `body` in chunks.
     func copy(into table: String, columns: [String], _ body: @escaping @Sendable (PostgresCopyFromWriter) async throws -> Void) async throws {
         let connection = connection, logger = logger

@@ -63,7 +63,7 @@ final class PostgresWriter: LoadWriter {
         var found = 0
         if try await session.columns(of: load.building, schema: load.schema) != nil {
             let condition = load.mode == .append ? " WHERE \(quote(PostgresTable.batchColumn)) > \(resume?.base ?? 0)" : ""
-            found = try await session.rows("SELECT count(*)::text FROM \(quote(load.building))\(condition)").first?.first.flatMap { $0.flatMap { Int($0) } } ?? 0
+            found = Int(try await session.integer("SELECT count(*)::text FROM \(quote(load.building))\(condition)"))
         }
         guard found == expected else {
             throw ETLError("\(load.target): the table holds \(found) row(s) of the interrupted run where its last checkpoint counted \(expected): the server has lost transactions it had committed (is synchronous_commit off?); 'commerce-etl state reset' discards the run and its rows, and a new run loads them again")
@@ -230,8 +230,7 @@ final class PostgresWriter: LoadWriter {
         if let known = lastRowID[name] {
             last = known
         } else if let table = tables[name], table.columns[Self.rowIDColumn] != nil {
-            let found = try await session.rows("SELECT coalesce(max(\(quote(Self.rowIDColumn))), 0)::text FROM \(quote(name))")
-            last = found.first?.first.flatMap { $0.flatMap { Int64($0) } } ?? 0
+            last = try await session.integer("SELECT coalesce(max(\(quote(Self.rowIDColumn))), 0)::text FROM \(quote(name))")
         } else {
             last = 0
         }
