@@ -190,7 +190,7 @@ struct OperatorExperienceTests {
     @Test func runIDsHaveOneWidthAndTheVersionIsPrinted() async throws {
         let ids = (0..<2000).map { _ in PipelineRunner.makeRunID(Date(timeIntervalSince1970: 1_780_000_000)) }
         #expect(Set(ids.map(\.count)) == [25], "\(ids.filter { $0.count != 25 })")
-        #expect(ids.allSatisfy { $0.range(of: #"^20260528T\d{6}Z-[0-9a-f]{8}$"#, options: .regularExpression) != nil })
+        #expect(ids.allSatisfy { $0.range(of: #"^20260528T202640Z-[0-9a-f]{8}$"#, options: .regularExpression) != nil })
         let version = try await runCLIAsync(["--version"], in: Fixtures.packageRoot)
         #expect(version.status == 0 && version.stdout == CommerceETLVersion.current + "\n")
     }

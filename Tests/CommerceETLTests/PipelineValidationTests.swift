@@ -74,6 +74,23 @@ private func diagnostics(_ yaml: String, environment: [String: String] = [:]) ->
         #expect(diagnostics(yaml).contains("p.yml:13:1: error: unknown key 'transfrom' in 'pipeline' (did you mean 'transform'?)"))
     }
 
+    /// Settings are read as text and typed by their option: a plain `null`, `~` or empty value is
+    /// null (an error where a value is needed); quoted, or a YAML 1.1 word such as `yes`/`no`,
+    /// `0123` or `1e3`, it is the text as written.
+    @Test func nullAndYAMLWordsAreReadAsWritten() throws {
+        for null in ["null", "~", ""] {
+            let yaml = examplePipeline.replacingOccurrences(of: "    csv: { path: out/order-lines.csv }", with: "    csv: { path: \(null) }")
+            #expect(diagnostics(yaml).contains { $0.hasPrefix("p.yml:28:") && $0.hasSuffix("error: 'load.lines_csv.csv.path' must be a string, found null") },
+                    "\(null): \(diagnostics(yaml))")
+        }
+        for (written, read) in [("'null'", "null"), ("0123", "0123"), ("no", "no"), ("1e3", "1e3"), ("Null", "Null")] {
+            let yaml = examplePipeline.replacingOccurrences(of: "    csv: { path: out/order-lines.csv }", with: "    csv: { path: \(written) }")
+            let pipeline = try #require(PipelineLoader.load(yaml: yaml, file: "p.yml", environment: [:]).pipeline, "\(written)")
+            guard case .load(_, let load)? = pipeline.stage("lines_csv")?.role else { Issue.record("no load"); continue }
+            #expect((load as? CSVLoad)?.path == read, "\(written)")
+        }
+    }
+
     @Test func wrongTypeIsReported() {
         let yaml = examplePipeline.replacingOccurrences(of: "    csv: { path: out/order-lines.csv }", with: "    csv: out/order-lines.csv")
         #expect(diagnostics(yaml).contains("p.yml:28:10: error: 'load.lines_csv.csv' must be a mapping, found a scalar"))

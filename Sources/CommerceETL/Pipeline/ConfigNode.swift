@@ -71,7 +71,7 @@ public struct ConfigValue {
             error("'\(path)' must be a string, found \(kindName)")
             return nil
         }
-        if scalar.tag == Tag(.null), scalar.style == .plain, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" {
+        if scalar.style == .plain, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" {
             error("'\(path)' must be a string, found null")
             return nil
         }

@@ -38,7 +38,10 @@ public enum PipelineLoader {
         if let deep = YAMLDepth.check(yaml, file: file) { return Outcome(pipeline: nil, diagnostics: [deep]) }
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            // The basic resolver tags every plain scalar a string: settings are read as text and
+            // typed by their option (`ConfigValue`), so Yams' default resolver, which compiles
+            // ICU regular expressions (megabytes of ICU data in memory) to guess types, is not needed.
+            root = try Yams.compose(yaml: yaml, .basic)
         } catch let error as YamlError {
             return yamlFailure(error, file: file)
         } catch {

@@ -107,14 +107,14 @@ public struct PipelineRunner: Sendable {
     }
 
     static func makeRunID(_ now: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        // "2026-12-02T22:03:20+00:00" without its separators and offset. Not a DateFormatter:
+        // that loads ICU's locale and calendar data, megabytes of memory for one string.
+        let utc = Timestamp(epochSeconds: Int64(now.timeIntervalSince1970.rounded(.down))).description
+        let stamp = utc.prefix(19).filter { $0 != "-" && $0 != ":" } + "Z"
         // Eight hex digits always, so every run id has the same width (they sort and line up).
         let hex = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let suffix = String(repeating: "0", count: 8 - hex.count) + hex
-        return "\(formatter.string(from: now))-\(suffix)"
+        return "\(stamp)-\(suffix)"
     }
 }
 

@@ -50,7 +50,7 @@ public struct RateTable: Sendable, Equatable {
         let diagnostics = Diagnostics()
         let context = ConfigContext(file: shown, environment: [:], diagnostics: diagnostics)
         let node: Node?
-        do { node = try Yams.compose(yaml: text) } catch { throw ETLError("\(shown): not a YAML or JSON rate table: \(String(describing: error).split(separator: "\n").first ?? "")") }
+        do { node = try Yams.compose(yaml: text, .basic) } catch { throw ETLError("\(shown): not a YAML or JSON rate table: \(String(describing: error).split(separator: "\n").first ?? "")") }
         guard let node, let map = ConfigValue(node: node, path: "", context: context).map(), let table = RateTable.parse(map), !diagnostics.hasErrors else {
             throw ETLError(diagnostics.errors.first?.description ?? "\(shown): a rate table needs 'base' and 'rates'")
         }

@@ -40,7 +40,9 @@ final class ConnectProbe: Sendable {
     }
 
     static func endpoint(_ url: String) -> (String, Int)? {
-        guard let parts = URLComponents(string: url), let host = parts.host, !host.isEmpty else { return nil }
+        // encodedHost: the name as DNS wants it (punycode stays punycode); `host` would decode it
+        // through ICU's IDNA tables, megabytes of memory for a name the resolver needs encoded.
+        guard let parts = URLComponents(string: url), let host = parts.encodedHost, !host.isEmpty else { return nil }
         let port = parts.port ?? (parts.scheme?.lowercased() == "https" ? 443 : 80)
         return (host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host, port)
     }
