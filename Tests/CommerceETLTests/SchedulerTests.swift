@@ -189,6 +189,22 @@ func syntheticPipeline(probe: String, count: Int, batch: Int, buffer: Int, load:
         #expect(got == Array(0..<10))
     }
 
+    /// Every reader of a batch hands its records back to the stage that made them, which frees
+    /// them between its batches; marks and empty batches hand back nothing.
+    @Test func readersHandRecordsBackToTheirMaker() {
+        let home = ReturnedRecords()
+        let batch = Batch(records: (0..<3).map { Record(["n": .integer(Int64($0)), "s": .string(String(repeating: "x", count: 40))]) }, home: home)
+        let readers = [batch, batch]
+        for reader in readers { reader.retire() }
+        #expect(home.count == 2)
+        #expect(readers[0].records.map { $0["n"] } == [.integer(0), .integer(1), .integer(2)])
+        home.release()
+        #expect(home.count == 0)
+        Batch(records: [], mark: nil, home: home).retire()
+        #expect(home.count == 0)
+
+    }
+
     @Test func aFailedChannelWakesBothSides() async throws {
         let channel = BoundedChannel<Int>(capacity: 1)
         try await channel.send(1)

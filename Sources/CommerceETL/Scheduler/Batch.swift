@@ -1,9 +1,48 @@
 // What flows on the channels between stages: batches of records and the checkpoint marks behind them.
+import Synchronization
 
 /// What flows between stages: records, optionally followed by a checkpoint mark.
 struct Batch: Sendable {
     var records: [Record]
     var mark: CheckpointMark? = nil
+    /// Where a reader hands the records back when it is done with them (see `ReturnedRecords`).
+    var home: ReturnedRecords? = nil
+
+    /// Called by a reader done with the batch: its records go back to the stage that made them.
+    func retire() {
+        if let home, !records.isEmpty { home.give(records) }
+    }
+}
+
+/// Records their readers are done with, released by the stage that made them.
+///
+/// A record is a tree of allocations (strings, arrays, objects). Freed by the thread that read
+/// it last (a load), each allocation goes back to the malloc arena of the thread that made it
+/// (the extract), taking that arena's lock while the extract allocates from it: the two threads
+/// contended for it on every record, and the replay spent 7% of its time in futex waits and
+/// wakes. Handed back instead, they are freed by the maker between its batches, a batch or two
+/// later, from its own arena without contention (replay CPU 0.73 -> 0.66 s).
+final class ReturnedRecords: Sendable {
+    private let parked = Mutex<[[Record]]>([])
+
+    func give(_ records: [Record]) {
+        parked.withLock { $0.append(records) }
+    }
+
+    /// Batches handed back and not yet released.
+    var count: Int { parked.withLock { $0.count } }
+
+    /// Drops the references handed back so far, here (the records are freed unless a reader
+    /// still holds them).
+    func release() {
+        let done = parked.withLock { parked -> [[Record]] in
+            guard !parked.isEmpty else { return [] }
+            let done = parked
+            parked = []
+            return done
+        }
+        withExtendedLifetime(done) {}   // released here, outside the lock
+    }
 }
 
 /// A point in one extract's output that every stage below it makes durable.

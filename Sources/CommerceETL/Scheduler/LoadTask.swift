@@ -24,6 +24,7 @@ struct LoadTask: StageTask {
         while let batch = try await input.receive() {
             if !batch.records.isEmpty {
                 try await writer.write(batch.records)
+                batch.retire()
                 written += batch.records.count
                 progress.update(id) { [written] in $0.records = written }
             }

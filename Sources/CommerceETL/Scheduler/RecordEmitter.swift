@@ -7,6 +7,8 @@ public final class RecordEmitter: @unchecked Sendable {
     // Used by the one task that runs the extractor.
     private let batchSize: Int
     private var buffer: [Record] = []
+    /// The batches the readers are done with, freed here (`ReturnedRecords`).
+    private let returns = ReturnedRecords()
     private let send: @Sendable (Batch) async throws -> Void
     public private(set) var count = 0
     /// Pages (API responses or files) the extractor has read, for the manifest.
@@ -169,6 +171,8 @@ public final class RecordEmitter: @unchecked Sendable {
         showProgress()
         let batch = buffer
         buffer.removeAll(keepingCapacity: true)
-        try await send(Batch(records: batch))
+        returns.release()
+        try await send(Batch(records: batch, home: returns))
+        returns.release()
     }
 }

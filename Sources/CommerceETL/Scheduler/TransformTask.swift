@@ -82,6 +82,7 @@ struct TransformTask: StageTask {
                 let mark = batch.mark
                 group.addTask {
                     var output = batch.records.isEmpty ? StepOutput(records: []) : try apply(batch.records)
+                    batch.retire()
                     output.mark = mark
                     return (seq, output)
                 }
