@@ -70,6 +70,9 @@ public struct XMLPullParser {
     public private(set) var tokenColumn = 1
     /// The attributes of the last `start` token.
     public private(set) var attributes: [(String, String)] = []
+    /// `Self.byteClasses`, held so the scan of each token does not go through the lazy global's
+    /// once-check (1.4% of a replay).
+    private let byteClasses = XMLPullParser.byteClasses
 
     public init() {}
 
@@ -187,7 +190,7 @@ public struct XMLPullParser {
         var nameStart = 0, nameEnd = 0
         var references = false
         buffer.withUnsafeBufferPointer { bytes in
-          Self.byteClasses.withUnsafeBufferPointer { classes in
+          self.byteClasses.withUnsafeBufferPointer { classes in
             let p = bytes.baseAddress!, n = bytes.count
             var i = start
             // Plain bytes cost one table lookup; the column is worked out at the end from the
