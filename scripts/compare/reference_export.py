@@ -40,6 +40,7 @@ csv_file = open(os.path.join(args.outdir, "order-lines.csv"), "w", newline="")
 lines_csv = csv.writer(csv_file, lineterminator="\n")
 lines_csv.writerow(COLUMNS)
 db = sqlite3.connect(os.path.join(args.outdir, "orders.sqlite"))
+db.execute("DROP TABLE IF EXISTS order_lines")  # a rerun replaces the outputs, as the pipeline does
 db.execute("CREATE TABLE order_lines (" + ", ".join(f'"{c}"' for c in COLUMNS) + ")")
 archive = gzip.open(os.path.join(args.outdir, "orders.ndjson.gz"), "wt", compresslevel=6)
 

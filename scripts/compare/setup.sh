@@ -6,3 +6,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 swift build -c release --product commerce-etl >/dev/null
 bin="$(swift build -c release --show-bin-path)/commerce-etl"
 work="$(mktemp -d)"
+
+# Reads "NAME WALL CPU RSS [MORE]" lines (several runs of each NAME) and prints one line per
+# NAME, in first-seen order: the smallest wall time, the smallest CPU time (with the MORE fields
+# of that run) and the largest peak memory.
+smallest() {
+  awk '{
+    if (!($1 in cpu)) { order[++n] = $1; wall[$1] = $2; cpu[$1] = $3; rss[$1] = $4; more[$1] = $5 }
+    if ($2 < wall[$1]) wall[$1] = $2
+    if ($3 < cpu[$1]) { cpu[$1] = $3; more[$1] = $5 }
+    if ($4 > rss[$1]) rss[$1] = $4
+  } END { for (i = 1; i <= n; i++) { k = order[i]; print k, wall[k], cpu[k], rss[k], more[k] } }'
+}
