@@ -179,6 +179,15 @@ struct HostileSourceTests {
         expectFailure(result, ["stage 'orders': page 1", "cannot connect to \(url)", "connection refused", "gave up after 6 attempts"])
     }
 
+    /// The connect probe dials what DNS understands: an international host name as punycode
+    /// (however the URL writes it), an IPv6 literal without its brackets, the scheme's port.
+    @Test func theConnectProbeDialsTheEncodedHost() {
+        #expect(ConnectProbe.endpoint("http://bücher.example:8080/x")! == ("xn--bcher-kva.example", 8080))
+        #expect(ConnectProbe.endpoint("https://xn--bcher-kva.example/x")! == ("xn--bcher-kva.example", 443))
+        #expect(ConnectProbe.endpoint("http://[::1]/x")! == ("::1", 80))
+        #expect(ConnectProbe.endpoint("not a url") == nil)
+    }
+
     // MARK: secrets
 
     @Test func aServerThatEchoesTheRequestCannotLeakTheToken() async throws {
