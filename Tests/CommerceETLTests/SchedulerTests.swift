@@ -202,7 +202,6 @@ func syntheticPipeline(probe: String, count: Int, batch: Int, buffer: Int, load:
         #expect(home.count == 0)
         Batch(records: [], mark: nil, home: home).retire()
         #expect(home.count == 0)
-
     }
 
     @Test func aFailedChannelWakesBothSides() async throws {
