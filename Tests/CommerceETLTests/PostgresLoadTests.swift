@@ -48,6 +48,25 @@ struct PostgresLoadTests {
         return String(decoding: try gunzip(out.appendingPathComponent(file)), as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
+    /// A session let go without `close()` closes its connection (in a debug build the client
+    /// asserts, ending the process, when a connection is freed open), and the server ends the
+    /// backend and rolls back its transaction.
+    @Test func aSessionLetGoWithoutClosingClosesItsConnection() async throws {
+        try await withDatabase { server, db, _ in
+            var session: PostgresSession? = try await PostgresSession.open(try PostgresURL.parse(server.url(db)), schema: "public")
+            try await session?.execute("BEGIN")
+            try await session?.execute("CREATE TABLE dropped_session (x int)")
+            // The session's backend: every other one in this database but the query's own.
+            let count = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            #expect(try await server.query(db, count) == [["1"]])
+            session = nil
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await server.query(db, count) != [["0"]], ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(try await server.query(db, count) == [["0"]])
+            #expect(try await server.query(db, "SELECT count(*) FROM pg_tables WHERE tablename = 'dropped_session'") == [["0"]])
+        }
+    }
+
     @Test func replaceLoadsWhatTheNDJSONOfTheSameRunHoldsValueForValue() async throws {
         try await withDatabase { server, db, dir in
             let result = try await run(linesPipeline, mode: "mode: replace, key: [order_id, line], indexes: [[created]]", database: db, server: server, in: dir)

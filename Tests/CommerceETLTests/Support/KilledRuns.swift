@@ -8,7 +8,7 @@ func startCLI(_ arguments: [String], in dir: URL, log: URL, environment: [String
     process.executableURL = cliBinary()
     process.arguments = arguments
     process.currentDirectoryURL = dir
-    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    process.environment = crashesEndTheProcess(ProcessInfo.processInfo.environment.merging(environment) { $1 })
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)
     let handle = try FileHandle(forWritingTo: log)
     process.standardOutput = handle
@@ -52,7 +52,9 @@ struct KilledRuns {
             let log = logs.appendingPathComponent("run-\(attempt).log")
             let process = try startCLI(arguments, in: dir, log: log, environment: environment)
             if attempt == letFinishAfter {
-                process.waitUntilExit()
+                // Let finish, within a bound: a run that hangs is killed and the test fails.
+                let deadline = Date().addingTimeInterval(300)
+                while process.isRunning, Date() < deadline { usleep(10_000) }
             } else if attempt % 3 == 2 {
                 let before = try? FileManager.default.attributesOfItem(atPath: checkpoint.path)[.modificationDate] as? Date
                 let deadline = Date().addingTimeInterval(3)

@@ -132,8 +132,18 @@ func cliProcess(_ arguments: [String], in directory: URL, environment: [String: 
     process.currentDirectoryURL = directory
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
-    process.environment = env
+    process.environment = crashesEndTheProcess(env)
     return process
+}
+
+/// The environment with Swift's crash backtracer off (unless the caller set it): a crashed run
+/// then ends at once with its signal, and the test fails. With it on, the backtracer attaches to
+/// the crashed process, and a test waiting for that process to end can wait for as long as the
+/// backtracer takes, which once was forever.
+func crashesEndTheProcess(_ environment: [String: String]) -> [String: String] {
+    var environment = environment
+    if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }
+    return environment
 }
 
 /// Runs the CLI in `directory` and collects its output.

@@ -165,6 +165,14 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// A session let go on a path that did not close it (a run failing after a load finished
+    /// but before its commit action ran) still closes its connection: the client requires it,
+    /// and the server would otherwise keep the connection, and its open transaction, until the
+    /// process ends.
+    deinit {
+        if !connection.isClosed { close() }
+    }
+
     /// Closes the connection; the server rolls back a transaction left open.
     func close() {
         // The connection is kept until it has closed (the client insists on that).
