@@ -83,20 +83,34 @@ public final class OutputFile {
         if buffer.count >= capacity { try flush() }
     }
 
+    /// `write` for bytes a writer has already gathered: 64 KiB or more go to the file as they
+    /// are, without a copy into the buffer first.
+    public func write(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+        guard bytes.count >= 1 << 16 else {
+            try write(bytes[...])    // the buffered `write`
+            return
+        }
+        try flush()
+        try writeAll(UnsafeRawBufferPointer(bytes))
+        bytesWritten += Int64(bytes.count)
+    }
+
     public func flush() throws {
         guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw ETLError("cannot write \(path): \(String(cString: strerror(errno)))")
-                }
-                offset += n
-            }
-        }
+        try buffer.withUnsafeBytes { try writeAll($0) }
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ raw: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < raw.count {
+            let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ETLError("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
     }
 
     /// Flushes and syncs to disk, leaving the file open.

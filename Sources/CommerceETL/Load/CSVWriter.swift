@@ -64,10 +64,19 @@ final class CSVWriter: LoadWriter {
         var columns = self.columns
         let format = self.format
         func inColumnOrder(_ record: Record) -> Bool {
-            record.fields.count == columns.count && zip(record.fields.keys, columns).allSatisfy { $0 == $1 }
+            // Records of one source share their keys' storage, which compares equal at once; the
+            // columns take the storage of the last record that matched, to make that so.
+            let keys = record.fields.keys.elements
+            guard keys == columns else { return false }
+            columns = keys
+            return true
         }
+        // Whether every record of the batch has the columns in order (checked once, here).
+        var allInOrder = false
         if format.columns == nil {
+            allInOrder = true
             for record in records where !inColumnOrder(record) {
+                allInOrder = false
                 for key in record.fields.keys where columnIndex[key] == nil {
                     columnIndex[key] = columns.count
                     columns.append(key)
@@ -88,12 +97,13 @@ final class CSVWriter: LoadWriter {
                     if i > 0 { line.append(format.delimiter) }
                     format.appendCell(record.value(at: column.path, hints: &hints[i]) ?? .null, to: &line)
                 }
-            } else if inColumnOrder(record) {
+            } else if allInOrder || inColumnOrder(record) {
                 // The usual case: the record's fields are the columns, in order.
                 record.fields.values.withUnsafeBufferPointer { values in
+                    guard let first = values.baseAddress else { return }
                     for i in values.indices {
                         if i > 0 { line.append(format.delimiter) }
-                        format.appendCell(values[i], to: &line)
+                        format.appendCell(at: first + i, to: &line)
                     }
                 }
             } else {

@@ -5,6 +5,9 @@
 public protocol ByteOutput: ~Copyable {
     mutating func append(_ byte: UInt8)
     mutating func append(bytes: UnsafeBufferPointer<UInt8>)
+    /// Lets `body` write at most `maxCount` bytes straight into the output's free space; it
+    /// returns how many it wrote. For numbers, whose few bytes are not worth a copy each.
+    mutating func append(upTo maxCount: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int)
 }
 
 extension ByteOutput where Self: ~Copyable {
@@ -20,6 +23,13 @@ extension ByteOutput where Self: ~Copyable {
 
 extension Array: ByteOutput where Element == UInt8 {
     @inline(__always) public mutating func append(bytes: UnsafeBufferPointer<UInt8>) { append(contentsOf: bytes) }
+
+    public mutating func append(upTo maxCount: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxCount) { scratch in
+            let written = body(scratch.baseAddress!)
+            append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<written]))
+        }
+    }
 }
 
 /// A growable byte buffer without the per-append uniqueness check and bookkeeping of `[UInt8]`:
@@ -47,6 +57,11 @@ public struct OutputBuffer: ~Copyable, ByteOutput {
         if capacity - count < bytes.count { grow(to: count + bytes.count) }
         (base + count).update(from: from, count: bytes.count)
         count += bytes.count
+    }
+
+    @inline(__always) public mutating func append(upTo maxCount: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        if capacity - count < maxCount { grow(to: count + maxCount) }
+        count += body(base + count)
     }
 
     /// At least `count` more bytes fit after this without growing.

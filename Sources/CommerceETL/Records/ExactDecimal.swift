@@ -168,6 +168,40 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     /// Appends the text of `description`; integer work for values that fit in 64 bits, as this
     /// runs for every decimal cell of every output.
     public func write<Out: ByteOutput & ~Copyable>(into out: inout Out) {
+        // The usual case (a value read from a source: its own digits, at most 19 after the
+        // point): the digits straight into the output, written from the last.
+        if case .small(let units, let exponent, let extra) = storage, exponent <= 0, exponent >= -19, extra >= 0, extra <= 24 {
+            let magnitude = units.magnitude
+            let fraction = Int(-exponent)
+            let digits = max(decimalDigitCount(magnitude), fraction + 1)
+            let point = fraction + Int(extra) > 0
+            let length = (units < 0 ? 1 : 0) + digits + (point ? 1 : 0) + Int(extra)
+            out.append(upTo: length) { start in
+                var p = start + length
+                var m = magnitude
+                for _ in 0..<Int(extra) { p -= 1; p.pointee = UInt8(ascii: "0") }
+                for _ in 0..<fraction {
+                    p -= 1
+                    p.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
+                    m /= 10
+                }
+                if point { p -= 1; p.pointee = UInt8(ascii: ".") }
+                repeat {
+                    p -= 1
+                    p.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
+                    m /= 10
+                } while m > 0
+                if units < 0 { p -= 1; p.pointee = UInt8(ascii: "-") }
+                return length
+            }
+            return
+        }
+        writeInGeneral(into: &out)
+    }
+
+    /// `write` for every value: also large exponents, a scale below the value's own digits
+    /// (trailing zeros dropped), and values beyond 64 bits.
+    func writeInGeneral<Out: ByteOutput & ~Copyable>(into out: inout Out) {
         guard case .small(let units, let smallExponent, _) = storage else {
             out.append(slowDescription)
             return
@@ -254,6 +288,17 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     public func hash(into hasher: inout Hasher) { hasher.combine(value) }
     public static func < (lhs: ExactDecimal, rhs: ExactDecimal) -> Bool { lhs.value < rhs.value }
+}
+
+/// How many decimal digits `value` has (1 for zero).
+@inline(__always) func decimalDigitCount(_ value: UInt64) -> Int {
+    var count = 1
+    var limit: UInt64 = 10
+    while count < 20, value >= limit {
+        count += 1
+        limit &*= 10
+    }
+    return count
 }
 
 /// The decimal digits of `value`, most significant first, in a buffer on the stack: numbers are

@@ -50,13 +50,19 @@ public enum JSONWriter {
     private static let hex = Array("0123456789abcdef".utf8)
 
     public static func writeInteger<Out: ByteOutput & ~Copyable>(_ n: Int64, into out: inout Out) {
-        if n < 0 { out.append(UInt8(ascii: "-")) }
-        let m = n.magnitude
-        if m < 10 {
-            out.append(UInt8(ascii: "0") + UInt8(m))
-            return
+        let magnitude = n.magnitude
+        let length = (n < 0 ? 1 : 0) + decimalDigitCount(magnitude)
+        out.append(upTo: length) { start in
+            var p = start + length
+            var m = magnitude
+            repeat {
+                p -= 1
+                p.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
+                m /= 10
+            } while m > 0
+            if n < 0 { start.pointee = UInt8(ascii: "-") }
+            return length
         }
-        withDecimalDigits(m) { out.append(bytes: $0) }
     }
 
     public static func writeString<Out: ByteOutput & ~Copyable>(_ s: String, into out: inout Out) {

@@ -20,11 +20,24 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let local = epochSeconds + Int64(offsetSeconds)
         let days = floorDiv(local, 86_400)
         let secs = Int(local - days * 86_400)
-        CalendarDate(daysSinceEpoch: days).write(into: &out)
+        let date = CalendarDate(daysSinceEpoch: days)
+        let off = abs(Int(offsetSeconds))
+        if (0...9999).contains(date.year) {
+            // The usual case, all 25 bytes at once: 2013-01-30T14:53:57+00:00
+            out.append(upTo: 25) { p in
+                date.store(p)
+                p[10] = UInt8(ascii: "T")
+                store2(p + 11, secs / 3600); p[13] = 58; store2(p + 14, secs / 60 % 60); p[16] = 58; store2(p + 17, secs % 60)
+                p[19] = offsetSeconds < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")
+                store2(p + 20, off / 3600); p[22] = 58; store2(p + 23, off / 60 % 60)
+                return 25
+            }
+            return
+        }
+        date.write(into: &out)
         out.append(UInt8(ascii: "T"))
         two(secs / 3600, &out); out.append(58); two(secs / 60 % 60, &out); out.append(58); two(secs % 60, &out)
         out.append(offsetSeconds < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
-        let off = abs(Int(offsetSeconds))
         two(off / 3600, &out); out.append(58); two(off / 60 % 60, &out)
     }
 
@@ -86,16 +99,28 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
     /// Appends `description`'s bytes without building a string.
     public func write<Out: ByteOutput & ~Copyable>(into out: inout Out) {
         if (0...9999).contains(year) {
-            two(year / 100, &out); two(year % 100, &out)
-        } else {
-            out.append(String(year))
+            out.append(upTo: 10) { p in
+                store(p)
+                return 10
+            }
+            return
         }
+        out.append(yearText)
         out.append(45); two(month, &out); out.append(45); two(day, &out)
     }
 
-    public var description: String {
-        let y = String(year)
-        return String(repeating: "0", count: max(0, 4 - y.count)) + y + "-\(pad(month))-\(pad(day))"
+    /// The 10 bytes of a date whose year is in 0...9999.
+    @inline(__always) fileprivate func store(_ p: UnsafeMutablePointer<UInt8>) {
+        store2(p, year / 100); store2(p + 2, year % 100)
+        p[4] = 45; store2(p + 5, month); p[7] = 45; store2(p + 8, day)
+    }
+
+    public var description: String { yearText + "-\(pad(month))-\(pad(day))" }
+
+    /// At least four digits, and a minus before a year before year 0 (ISO 8601's expanded form).
+    private var yearText: String {
+        let digits = String(year.magnitude)
+        return (year < 0 ? "-" : "") + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     var isValid: Bool {
@@ -187,6 +212,11 @@ public enum DateParser {
 }
 
 @inline(__always) private func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+@inline(__always) private func store2(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) {
+    p[0] = UInt8(ascii: "0") + UInt8(n / 10 % 10)
+    p[1] = UInt8(ascii: "0") + UInt8(n % 10)
+}
 
 @inline(__always) private func two<Out: ByteOutput & ~Copyable>(_ n: Int, _ out: inout Out) {
     out.append(UInt8(ascii: "0") + UInt8(n / 10 % 10))
