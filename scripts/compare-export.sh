@@ -4,7 +4,8 @@
 # three outputs from the same store (scripts/compare/reference_export.py). Prints wall and CPU
 # seconds and peak memory of each, the store's own CPU during each run (a separate process, not
 # counted in either), and the ratios. Each runs RUNS times (default 3), alternating, and the
-# smallest wall and CPU times are kept (with the store's CPU during that fastest run).
+# smallest wall and CPU times are kept (with the store's CPU during that fastest run). One more
+# run of each, sampled, splits its peak memory into private (anonymous) and file-backed pages.
 # Usage: scripts/compare-export.sh [ORDERS] [RUNS]
 orders="${1:-20000}"
 runs="${2:-3}"
@@ -40,3 +41,7 @@ cpu=$(awk '$1=="commerce-etl"{print $3}' results)
 while read -r name wall c rss s; do
   printf "%-15s %8s %8s %8s %10s %s\n" "$name" "$wall" "$c" "$rss" "$s" "$(echo "scale=2; $c / $cpu" | bc)x"
 done < results
+read -r ours_anon ours_file < <(peak_split env AURORA_XML_URL="$url" AURORA_TOKEN=local-test "$bin" run pipelines/orders-export.yml)
+read -r py_anon py_file < <(peak_split python3 "$repo/scripts/compare/reference_export.py" "$url" py --token local-test)
+echo "peak memory split (one sampled run each): commerce-etl $ours_anon MB private + $ours_file MB mapped from files;" \
+  "python-stdlib $py_anon MB private + $py_file MB mapped from files (code and data of the binary and its libraries: shared and reclaimable)"
