@@ -25,6 +25,9 @@ struct Publisher {
             try checkTargets(publishing)
             try checkpoints.publishing(publishing.value)
         } catch {
+            // Nothing is committed: the databases' final transactions are rolled back (their
+            // connections closed) now, as when a commit fails, not whenever they are freed.
+            for action in results.compactMap(\.commit) { action.rollback() }
             throw stop(error)
         }
         let commits = results.compactMap(\.commit)

@@ -165,10 +165,10 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
-    /// A session let go on a path that did not close it (a run failing after a load finished
-    /// but before its commit action ran) still closes its connection: the client requires it,
-    /// and the server would otherwise keep the connection, and its open transaction, until the
-    /// process ends.
+    /// A session let go on any path that did not close it still closes its connection: the
+    /// client requires it (a debug build asserts; a resumed run that failed in its load once
+    /// ended that way), and the server would otherwise keep the connection, and its open
+    /// transaction, until the process ends.
     deinit {
         if !connection.isClosed { close() }
     }
