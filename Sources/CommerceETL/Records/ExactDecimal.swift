@@ -186,11 +186,7 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
                     m /= 10
                 }
                 if point { p -= 1; p.pointee = UInt8(ascii: ".") }
-                repeat {
-                    p -= 1
-                    p.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
-                    m /= 10
-                } while m > 0
+                p = storeDecimalDigits(m, endingAt: p)
                 if units < 0 { p -= 1; p.pointee = UInt8(ascii: "-") }
                 return length
             }
@@ -305,13 +301,21 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 /// written for every cell of every output, so without a temporary array or a reversal.
 @inline(__always) func withDecimalDigits<R>(_ value: UInt64, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-        var i = 20
-        var m = value
-        repeat {
-            i -= 1
-            buffer[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
-            m /= 10
-        } while m > 0
-        return body(UnsafeBufferPointer(rebasing: buffer[i..<20]))
+        let end = buffer.baseAddress! + 20
+        let start = storeDecimalDigits(value, endingAt: end)
+        return body(UnsafeBufferPointer(start: start, count: end - start))
     }
+}
+
+/// Stores `value`'s decimal digits (at least one) in the bytes just before `end`, the last
+/// digit last; returns where they start.
+@inline(__always) func storeDecimalDigits(_ value: UInt64, endingAt end: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+    var p = end
+    var m = value
+    repeat {
+        p -= 1
+        p.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
+        m /= 10
+    } while m > 0
+    return p
 }

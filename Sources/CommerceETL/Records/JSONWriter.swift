@@ -53,13 +53,7 @@ public enum JSONWriter {
         let magnitude = n.magnitude
         let length = (n < 0 ? 1 : 0) + decimalDigitCount(magnitude)
         out.append(upTo: length) { start in
-            var p = start + length
-            var m = magnitude
-            repeat {
-                p -= 1
-                p.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
-                m /= 10
-            } while m > 0
+            _ = storeDecimalDigits(magnitude, endingAt: start + length)
             if n < 0 { start.pointee = UInt8(ascii: "-") }
             return length
         }
