@@ -22,23 +22,25 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let secs = Int(local - days * 86_400)
         let date = CalendarDate(daysSinceEpoch: days)
         let off = abs(Int(offsetSeconds))
+        let negative = offsetSeconds < 0
+        /// The 15 bytes after the date: T14:53:57+00:00
+        func storeTime(_ p: UnsafeMutablePointer<UInt8>) -> Int {
+            p[0] = UInt8(ascii: "T")
+            store2(p + 1, secs / 3600); p[3] = 58; store2(p + 4, secs / 60 % 60); p[6] = 58; store2(p + 7, secs % 60)
+            p[9] = negative ? UInt8(ascii: "-") : UInt8(ascii: "+")
+            store2(p + 10, off / 3600); p[12] = 58; store2(p + 13, off / 60 % 60)
+            return 15
+        }
         if (0...9999).contains(date.year) {
             // The usual case, all 25 bytes at once: 2013-01-30T14:53:57+00:00
             out.append(upTo: 25) { p in
                 date.store(p)
-                p[10] = UInt8(ascii: "T")
-                store2(p + 11, secs / 3600); p[13] = 58; store2(p + 14, secs / 60 % 60); p[16] = 58; store2(p + 17, secs % 60)
-                p[19] = offsetSeconds < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")
-                store2(p + 20, off / 3600); p[22] = 58; store2(p + 23, off / 60 % 60)
-                return 25
+                return 10 + storeTime(p + 10)
             }
-            return
+        } else {
+            date.write(into: &out)
+            out.append(upTo: 15, storeTime)
         }
-        date.write(into: &out)
-        out.append(UInt8(ascii: "T"))
-        two(secs / 3600, &out); out.append(58); two(secs / 60 % 60, &out); out.append(58); two(secs % 60, &out)
-        out.append(offsetSeconds < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
-        two(off / 3600, &out); out.append(58); two(off / 60 % 60, &out)
     }
 
     public var description: String {
@@ -106,7 +108,10 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
             return
         }
         out.append(yearText)
-        out.append(45); two(month, &out); out.append(45); two(day, &out)
+        out.append(upTo: 6) { p in
+            p[0] = 45; store2(p + 1, month); p[3] = 45; store2(p + 4, day)
+            return 6
+        }
     }
 
     /// The 10 bytes of a date whose year is in 0...9999.
@@ -218,10 +223,6 @@ public enum DateParser {
     p[1] = UInt8(ascii: "0") + UInt8(n % 10)
 }
 
-@inline(__always) private func two<Out: ByteOutput & ~Copyable>(_ n: Int, _ out: inout Out) {
-    out.append(UInt8(ascii: "0") + UInt8(n / 10 % 10))
-    out.append(UInt8(ascii: "0") + UInt8(n % 10))
-}
 
 /// The zone of date-times that carry no offset ("2013-01-30 14:53:57"): UTC unless a connection
 /// says otherwise (`timezone: Europe/London` or `timezone: "+01:00"`).
