@@ -2,6 +2,7 @@ import CSV
 import Foundation
 import Testing
 @testable import CommerceETL
+@testable import DemoStore
 
 private func context(_ dir: URL) -> RunContext {
     RunContext(runID: "test-\(UUID().uuidString.prefix(8))", pipelineName: "t", workingDirectory: dir.path, logger: quietLog())
@@ -257,6 +258,62 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
         #expect(rows[1] == ["2", nil, "0.1", "real", "0", nil, "[]", nil])
         #expect(rows[2] == ["3", nil, "123456789012.345", "real", nil, nil, nil, "x"])
         #expect(try sqliteRows(db, #"SELECT sum(price) FROM "order lines" WHERE price < 100"#) == [["20.09"]])
+    }
+
+    /// Texts are bound from one buffer per statement that SQLite reads in place; a row whose
+    /// texts do not fit has them copied by SQLite, and the buffer grows for the next row (to a
+    /// limit). Rows of every size, before and after each growth, must read back whole.
+    @Test func textsOfEverySizeReadBackWholeRowAfterRow() async throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var random = SeededRandom(seed: 41, stream: 0, index: 0)   // the same rows every run
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789 ,\"'\né🎁")
+        func text(_ count: Int) -> String { String((0..<count).map { _ in random.pick(alphabet) }) }
+        var records: [Record] = []
+        var expected: [[String?]] = []
+        for i in 0..<400 {
+            // Mostly short and medium texts; now and then a row past the buffer, once past its limit.
+            let sizes = (0..<3).map { _ in random.pick([0, 1, 7, 15, 16, 40, 200, 900, 3000, 5000]) }
+            let texts = sizes.map { text(i == 300 ? $0 + 1_500_000 : $0) }
+            let price = ExactDecimal(parsing: "\(random.int(0...99999)).\(random.int(10...99))")!
+            let at = Timestamp(epochSeconds: Int64(random.int(0...2_000_000_000)), offsetSeconds: Int32(3600 * random.int(-12...12)))
+            records.append(["n": .integer(Int64(i)), "a": .string(texts[0]), "price": .decimal(price), "b": .string(texts[1]),
+                            "at": .dateTime(at), "c": .string(texts[2]), "tags": .array([.string(texts[2].isEmpty ? "-" : "x")])])
+            expected.append(["\(i)", texts[0], price.description, texts[1], at.description, texts[2], texts[2].isEmpty ? "[\"-\"]" : "[\"x\"]"])
+        }
+        // In batches of odd sizes, as a run hands them over.
+        let batches = stride(from: 0, to: records.count, by: 37).map { Array(records[$0..<min($0 + 37, records.count)]) }
+        _ = try await write(SQLiteLoad(path: "db.sqlite", table: "t", decimals: .text), batches, in: dir)
+        let rows = try sqliteRows(dir.appendingPathComponent("db.sqlite").path, "SELECT n, a, price, b, at, c, tags FROM t ORDER BY n")
+        #expect(rows.count == expected.count)
+        for (row, want) in zip(rows, expected) where row != want {
+            Issue.record("row \(want[0]!): \(row.map { $0.map { String($0.prefix(30)) } }) != \(want.map { $0.map { String($0.prefix(30)) } })")
+        }
+    }
+
+    /// A decimal of at most 15 significant digits goes in as the nearest 8-byte float, however
+    /// many zeros follow them (also past 64 bits); one of more is refused.
+    @Test func decimalsOfFifteenDigitsAreStoredAndLongerOnesRefused() async throws {
+        // (A whole number in a DECIMAL column, which has NUMERIC affinity, is kept as an integer.)
+        for (text, stored, type) in [("999999999999999", "999999999999999", "integer"), ("1000000000000000", "1000000000000000", "integer"),
+                                     ("0.000000000000000000001", "1.0e-21", "real"), ("-12345678901.2345", "-12345678901.2345", "real"),
+                                     ("1234567890.12345000000000000000", "1234567890.12345", "real"),
+                                     ("123456789012345000000", "1.23456789012345e+20", "real")] {
+            let dir = try Fixtures.workspace()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            _ = try await write(SQLiteLoad(path: "db.sqlite", table: "t"), [[["d": .decimal(ExactDecimal(parsing: text)!)]]], in: dir)
+            let got = try sqliteRows(dir.appendingPathComponent("db.sqlite").path, "SELECT d, typeof(d) FROM t")
+            #expect(got == [[stored, type]], "\(text)")
+        }
+        for text in ["1234567890123456", "0.1234567890123456"] {
+            let dir = try Fixtures.workspace()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let writer = try SQLiteLoad(path: "db.sqlite", table: "t").makeWriter(context(dir), resume: nil)
+            await #expect(throws: ETLError("column 'd': \(text) has 16 significant digits; SQLite keeps 15, so it cannot be stored exactly")) {
+                try await writer.write([["d": .decimal(ExactDecimal(parsing: text)!)]])
+            }
+            writer.abort()
+        }
     }
 
     @Test func refusesADecimalItCannotStoreExactly() async throws {

@@ -242,7 +242,9 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     /// Significant digits of the value (no leading or trailing zeros).
     public var significantDigits: Int {
         guard case .small(let units, _, _) = storage else {
-            return slowDescription.utf8.filter { $0 >= 48 && $0 <= 57 }.drop { $0 == 48 }.count
+            // Leading and trailing zeros are not significant, here as below.
+            let digits = slowDescription.utf8.filter { $0 >= 48 && $0 <= 57 }.drop { $0 == 48 }
+            return digits.count - digits.reversed().prefix { $0 == 48 }.count
         }
         var m = units.magnitude
         guard m != 0 else { return 0 }
@@ -260,6 +262,16 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             return Double(units) / Self.powersOfTen[-Int(exponent)]
         }
         return Double(description)
+    }
+
+    /// `nearestDouble` for a value of at most 15 significant digits, which any such value reads
+    /// back from digit for digit; nil for a longer one. (Below 10^15 in whole units of its last
+    /// digit, the count of digits need not be taken.)
+    public var doubleOf15Digits: Double? {
+        if case .small(let units, let exponent, _) = storage, units.magnitude < 1_000_000_000_000_000, exponent <= 0, exponent >= -22 {
+            return Double(units) / Self.powersOfTen[-Int(exponent)]
+        }
+        return significantDigits <= 15 ? nearestDouble : nil
     }
 
     private static let powersOfTen: [Double] = (0...22).map { pow(10.0, Double($0)) }

@@ -58,21 +58,62 @@ private let transientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.
 final class SQLiteStatement {
     private var statement: OpaquePointer?
     private unowned let database: SQLiteDatabase
+    /// The text parameters bound since the statement last ran, side by side: SQLite reads them
+    /// where they are (no copy of its own, no allocation per text) until the statement is reset.
+    /// A text that does not fit is handed to SQLite to copy, and the next row gets more room
+    /// (up to `textsLimit`: a rare long text is copied, and leaves no large buffer behind).
+    private static let textsLimit = 1 << 20
+    private var texts: UnsafeMutableRawBufferPointer
+    private var textsUsed = 0
+    private var textsShort = 0
 
     init(statement: OpaquePointer, database: SQLiteDatabase) {
         self.statement = statement
         self.database = database
+        texts = .allocate(byteCount: 4096, alignment: 1)
     }
 
     func bindNull(_ index: Int32) { sqlite3_bind_null(statement, index) }
     func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(statement, index, value) }
     func bind(_ index: Int32, _ value: Double) { sqlite3_bind_double(statement, index, value) }
     func bind(_ index: Int32, _ text: String) {
-        // With the byte count, so SQLite need not scan for the end; no C string is made.
         var text = text
-        text.withUTF8 { bytes in
-            _ = bytes.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(statement, index, $0.baseAddress, Int32(bytes.count), transientDestructor) }
+        text.withUTF8 { bindText(index, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Binds UTF-8 bytes as text, with their count (SQLite need not scan for the end).
+    func bindText(_ index: Int32, _ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count <= texts.count - textsUsed, let base = texts.baseAddress else {
+            textsShort += bytes.count
+            sqlite3_bind_text(statement, index, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), transientDestructor)
+            return
         }
+        let start = base + textsUsed
+        if let from = bytes.baseAddress { start.copyMemory(from: from, byteCount: bytes.count) }
+        textsUsed += bytes.count
+        // SQLITE_STATIC (a nil destructor): SQLite uses the bytes in place until the reset.
+        sqlite3_bind_text(statement, index, start.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
+    }
+
+    /// Binds a value's text as the flat outputs write it (a date, a date-time, a decimal's
+    /// digits, the JSON of a list or an object), formatted in a buffer kept for the purpose.
+    func bindFlatText(_ index: Int32, _ value: Value) {
+        flat.removeAll(keepingCapacity: true)
+        value.writeFlat(into: &flat)
+        flat.withUnsafeBytes { bindText(index, $0) }
+    }
+    private var flat: [UInt8] = []
+
+    /// After a reset, which lets go of every binding: the texts' room is free again, and grows
+    /// if the last row's texts did not all fit.
+    private func reclaimTexts() {
+        textsUsed = 0
+        guard textsShort > 0 else { return }
+        let needed = min(texts.count + textsShort, Self.textsLimit)
+        textsShort = 0
+        guard needed > texts.count else { return }
+        texts.deallocate()
+        texts = .allocate(byteCount: needed, alignment: 1)
     }
 
     /// Every row as text (NULL as nil), then resets the statement.
@@ -81,6 +122,7 @@ final class SQLiteStatement {
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
+            reclaimTexts()
         }
         while true {
             let rc = sqlite3_step(statement)
@@ -95,8 +137,12 @@ final class SQLiteStatement {
         let rc = sqlite3_step(statement)
         sqlite3_reset(statement)
         sqlite3_clear_bindings(statement)
+        reclaimTexts()
         guard rc == SQLITE_DONE else { throw ETLError("SQLite error in \(database.path): \(database.lastError)") }
     }
 
-    deinit { sqlite3_finalize(statement) }
+    deinit {
+        sqlite3_finalize(statement)
+        texts.deallocate()
+    }
 }

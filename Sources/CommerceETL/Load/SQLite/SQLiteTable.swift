@@ -271,18 +271,14 @@ final class SQLiteTable {
         case .null: statement.bindNull(index)
         case .bool(let b): statement.bind(index, Int64(b ? 1 : 0))
         case .integer(let n): statement.bind(index, n)
-        case .decimal(let d) where decimalText: statement.bind(index, d.description)
+        case .decimal where decimalText: statement.bindFlatText(index, value)
         case .decimal(let d):
-            let digits = d.significantDigits
-            guard digits <= 15, let number = d.nearestDouble else {
-                throw ETLError("column '\(column)': \(d) has \(digits) significant digits; SQLite keeps 15, so it cannot be stored exactly")
+            guard let number = d.doubleOf15Digits else {
+                throw ETLError("column '\(column)': \(d) has \(d.significantDigits) significant digits; SQLite keeps 15, so it cannot be stored exactly")
             }
             statement.bind(index, number)
         case .string(let text): statement.bind(index, text)
-        case let other:
-            var bytes: [UInt8] = []
-            other.writeFlat(into: &bytes)
-            statement.bind(index, String(decoding: bytes, as: UTF8.self))
+        case .dateTime, .date, .array, .object: statement.bindFlatText(index, value)
         }
     }
 }
