@@ -77,8 +77,11 @@ final class SQLiteStatement {
     func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(statement, index, value) }
     func bind(_ index: Int32, _ value: Double) { sqlite3_bind_double(statement, index, value) }
     func bind(_ index: Int32, _ text: String) {
-        var text = text
-        text.withUTF8 { bindText(index, UnsafeRawBufferPointer($0)) }
+        // A native string's bytes where they are; a copy only for one that has none (bridged).
+        if text.utf8.withContiguousStorageIfAvailable({ bindText(index, UnsafeRawBufferPointer($0)) }) == nil {
+            var text = text
+            text.withUTF8 { bindText(index, UnsafeRawBufferPointer($0)) }
+        }
     }
 
     /// Binds UTF-8 bytes as text, with their count (SQLite need not scan for the end).

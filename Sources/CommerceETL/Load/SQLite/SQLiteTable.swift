@@ -116,15 +116,23 @@ final class SQLiteTable {
     /// their types checked against a bit mask: no field copied, no type name compared.
     func write(fields: OrderedDictionary<String, Value>, db: SQLiteDatabase) throws -> Int64 {
         let keys = fields.keys.elements, values = fields.values.elements
-        guard let statement, keys == positionKeys else { return try write(fields.elements, db: db) }
+        guard let statement, keys == positionKeys else {
+            let rowid = try write(fields.elements, db: db)
+            // The shape's keys become this record's own storage, which the records of one
+            // source share: the next row's comparison is then an identity check.
+            if keys == positionKeys { positionKeys = keys }
+            return rowid
+        }
         try positions.withUnsafeBufferPointer { positions in
             try positionKinds.withUnsafeBufferPointer { kinds in
                 try values.withUnsafeBufferPointer { values in
                     for k in 0..<values.count {
                         let i = positions[k]
                         guard i >= 0 else { continue }
-                        if kinds[k] & Self.kind(values[k]) == 0 { try check(values[k], keys[k], type: positionTypes[k]) }
-                        try Self.bind(values[k], Int32(i + 1), statement, column: keys, k, decimalText: positionText[k])
+                        // Read in place: no copy (a retain and a release) of each value.
+                        let value = values.baseAddress.unsafelyUnwrapped + k
+                        if kinds[k] & Self.kind(value.pointee) == 0 { try check(value.pointee, keys[k], type: positionTypes[k]) }
+                        try Self.bind(at: value, Int32(i + 1), statement, column: keys, k, decimalText: positionText[k])
                     }
                 }
             }
@@ -252,14 +260,18 @@ final class SQLiteTable {
         throw ETLError("table '\(shownName)': column '\(column)' is \(type ?? ""), but a record holds \(value.kindName) \(value.flatText.map { "'\($0.prefix(40))'" } ?? "")")
     }
 
-    /// `bind` with the column's name looked up only for a message.
-    private static func bind(_ value: Value, _ index: Int32, _ statement: SQLiteStatement, column names: [String], _ k: Int,
+    /// `bind` for a value read in place, with the column's name looked up only for a message.
+    @inline(__always)
+    private static func bind(at value: UnsafePointer<Value>, _ index: Int32, _ statement: SQLiteStatement, column names: [String], _ k: Int,
                              decimalText: Bool) throws {
-        switch value {
+        switch value.pointee {
         case .null: statement.bindNull(index)
         case .integer(let n): statement.bind(index, n)
         case .string(let text): statement.bind(index, text)
-        default: try bind(value, index, statement, column: names[k], decimalText: decimalText)
+        case .decimal(let d) where !decimalText:
+            guard let number = d.doubleOf15Digits else { return try bind(value.pointee, index, statement, column: names[k]) }
+            statement.bind(index, number)
+        default: try bind(value.pointee, index, statement, column: names[k], decimalText: decimalText)
         }
     }
 
