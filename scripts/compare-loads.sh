@@ -15,6 +15,7 @@ source "$(dirname "$0")/compare/setup.sh"
 trap 'rm -rf "$work"' EXIT
 for run in $(seq "$runs"); do
   [ "$runs" -gt 1 ] && echo "pass $run of $runs:"
+  rm -f "$work"/py.sqlite*   # each pass inserts into a new database, as the bench does
   "$bin" bench --skip-xml --skip-parse --json-products 0 --load-rows "$rows" --keep-csv "$work/rows.csv"
   echo "the same rows, other tools:"
   echo "  python sqlite3 executemany: $(python3 scripts/compare/reference_sqlite.py "$work/rows.csv" "$work/py.sqlite")"
