@@ -91,32 +91,36 @@ final class CSVWriter: LoadWriter {
         }
         var line = OutputBuffer(capacity: 1 << 17)
         var hints = format.columns?.map { PathHints($0.path) } ?? []
-        for record in records {
-            if let fixed = format.columns {
-                for (i, column) in fixed.enumerated() {
-                    if i > 0 { line.append(format.delimiter) }
-                    format.appendCell(record.value(at: column.path, hints: &hints[i]) ?? .null, to: &line)
-                }
-            } else if allInOrder || inColumnOrder(record) {
-                // The usual case: the record's fields are the columns, in order.
-                record.fields.values.withUnsafeBufferPointer { values in
-                    guard let first = values.baseAddress else { return }
-                    for i in values.indices {
+        // Each record read in place (no copy, so no retain and release of its storage per row).
+        try records.withUnsafeBufferPointer { records in
+            for r in records.indices {
+                let record = records.baseAddress.unsafelyUnwrapped + r
+                if let fixed = format.columns {
+                    for (i, column) in fixed.enumerated() {
                         if i > 0 { line.append(format.delimiter) }
-                        format.appendCell(at: first + i, to: &line)
+                        format.appendCell(record.pointee.value(at: column.path, hints: &hints[i]) ?? .null, to: &line)
+                    }
+                } else if allInOrder || inColumnOrder(record.pointee) {
+                    // The usual case: the record's fields are the columns, in order.
+                    record.pointee.fields.values.withUnsafeBufferPointer { values in
+                        guard let first = values.baseAddress else { return }
+                        for i in values.indices {
+                            if i > 0 { line.append(format.delimiter) }
+                            format.appendCell(at: first + i, to: &line)
+                        }
+                    }
+                } else {
+                    for (i, column) in columns.enumerated() {
+                        if i > 0 { line.append(format.delimiter) }
+                        format.appendCell(record.pointee.fields[column] ?? .null, to: &line)
                     }
                 }
-            } else {
-                for (i, column) in columns.enumerated() {
-                    if i > 0 { line.append(format.delimiter) }
-                    format.appendCell(record.fields[column] ?? .null, to: &line)
+                if format.crlf { line.append(13) }
+                line.append(10)
+                if line.count >= 1 << 16 {
+                    try line.withBytes { try file.write($0) }
+                    line.removeAll()
                 }
-            }
-            if format.crlf { line.append(13) }
-            line.append(10)
-            if line.count >= 1 << 16 {
-                try line.withBytes { try file.write($0) }
-                line.removeAll()
             }
         }
         try line.withBytes { try file.write($0) }
