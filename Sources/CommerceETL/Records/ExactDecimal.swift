@@ -257,21 +257,22 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     /// The nearest `Double`, for storage that only holds binary numbers (SQLite REAL). Correctly
     /// rounded from the decimal text, so 15 significant digits always read back the same.
     public var nearestDouble: Double? {
-        // An integer below 2^53 divided by an exact power of ten is correctly rounded by IEEE division.
-        if case .small(let units, let exponent, _) = storage, units.magnitude < 1 << 53, exponent <= 0, exponent >= -22 {
-            return Double(units) / Self.powersOfTen[-Int(exponent)]
-        }
-        return Double(description)
+        quotient(below: 1 << 53) ?? Double(description)
     }
 
     /// `nearestDouble` for a value of at most 15 significant digits, which any such value reads
     /// back from digit for digit; nil for a longer one. (Below 10^15 in whole units of its last
     /// digit, the count of digits need not be taken.)
     public var doubleOf15Digits: Double? {
-        if case .small(let units, let exponent, _) = storage, units.magnitude < 1_000_000_000_000_000, exponent <= 0, exponent >= -22 {
-            return Double(units) / Self.powersOfTen[-Int(exponent)]
-        }
-        return significantDigits <= 15 ? nearestDouble : nil
+        quotient(below: 1_000_000_000_000_000) ?? (significantDigits <= 15 ? nearestDouble : nil)
+    }
+
+    /// The value as units divided by a power of ten, when the units are below `limit` (at most
+    /// 2^53) and the power exact as a `Double` (10^22 at most): IEEE division then rounds
+    /// correctly. Nil for any other value.
+    private func quotient(below limit: UInt64) -> Double? {
+        guard case .small(let units, let exponent, _) = storage, units.magnitude < limit, exponent <= 0, exponent >= -22 else { return nil }
+        return Double(units) / Self.powersOfTen[-Int(exponent)]
     }
 
     private static let powersOfTen: [Double] = (0...22).map { pow(10.0, Double($0)) }

@@ -268,9 +268,6 @@ final class SQLiteTable {
         case .null: statement.bindNull(index)
         case .integer(let n): statement.bind(index, n)
         case .string(let text): statement.bind(index, text)
-        case .decimal(let d) where !decimalText:
-            guard let number = d.doubleOf15Digits else { return try bind(value.pointee, index, statement, column: names[k]) }
-            statement.bind(index, number)
         default: try bind(value.pointee, index, statement, column: names[k], decimalText: decimalText)
         }
     }
