@@ -61,7 +61,9 @@ func quietLog() -> RunLog {
 
 import Logging
 
-/// Decompresses a whole gzip file with zlib's inflate (independent of the writer's deflate code).
+/// Decompresses a whole gzip file with zlib's inflate (independent of the writer's deflate code):
+/// every member in turn (a file of several members is one gzip file, RFC 1952 2.2), and fails on
+/// a truncated member or bytes after the last one.
 func gunzip(_ url: URL) throws -> Data {
     let compressed = try Data(contentsOf: url)
     var stream = z_stream()
@@ -83,6 +85,8 @@ func gunzip(_ url: URL) throws -> Data {
                 rc = inflate(&stream, Z_NO_FLUSH)
                 output.append(outBuf.baseAddress!, count: outBuf.count - Int(stream.avail_out))
             }
+            // The end of one member: the next starts right after it.
+            if rc == Z_STREAM_END, stream.avail_in > 0 { rc = inflateReset(&stream) }
         } while rc == Z_OK
     }
     guard rc == Z_STREAM_END else { throw ETLError("invalid gzip data (zlib \(rc))") }
