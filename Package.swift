@@ -25,11 +25,13 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CDeflate", path: "Sources/CDeflate", providers: [.apt(["libdeflate-dev"])]),
+        // zlib: the tests' independent gzip reader, and `bench`'s reference (zlib alone, as `gzip -6`).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "CommerceETL",
             dependencies: [
-                "CSQLite", "CZlib",
+                "CSQLite", "CDeflate",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "OrderedCollections", package: "swift-collections"),
@@ -55,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "commerce-etl",
             dependencies: [
-                "CommerceETL", "DemoStore",
+                "CommerceETL", "DemoStore", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

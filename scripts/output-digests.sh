@@ -3,7 +3,9 @@
 # given binary in a scratch directory and prints the SHA-256 of every output file, manifests
 # excepted (they hold run ids and times); SQLite files by their content: each table's schema and
 # rows in rowid order, tables by name (loads sharing a file create their tables in whatever order
-# their first records arrive, so the file's page layout and `.dump` order vary between runs). Two binaries give the same list when a change keeps
+# their first records arrive, so the file's page layout and `.dump` order vary between runs), and
+# gzip files by what they decompress to (how the bytes are compressed is the compressor's: the
+# resume tests check it is the same on every run). Two binaries give the same list when a change keeps
 # every output byte-identical:
 #   scripts/output-digests.sh /tmp/before/commerce-etl > before.txt
 #   scripts/output-digests.sh .build/release/commerce-etl > after.txt && diff before.txt after.txt
@@ -26,6 +28,7 @@ find out -type f ! -name '*manifest*' | sort | while read -r f; do
         sqlite3 "$f" ".schema $t" "SELECT * FROM \"$t\" ORDER BY rowid"
       done | sha256sum | cut -d' ' -f1)
       echo "$digest  $f (tables)" ;;
+    *.gz) echo "$(gzip -dc "$f" | sha256sum | cut -d' ' -f1)  $f (decompressed)" ;;
     *) sha256sum "$f" ;;
   esac
 done

@@ -3,6 +3,7 @@
 import ArgumentParser
 import CommerceETL
 import DemoStore
+import CZlib
 import Foundation
 import Logging
 
@@ -190,20 +191,47 @@ struct BenchCommand: AsyncParsableCommand {
             if name.hasPrefix("ndjson") { ndjsonSeconds = seconds }
         }
         guard loads.contains("ndjson") else { return }
-        // zlib alone on the same NDJSON bytes, for comparison.
+        // zlib alone at level 6 (what `gzip -6` runs) on the same NDJSON bytes, for comparison.
         for i in 0..<loadRows { JSONWriter.write(pool[i % pool.count], into: &ndjsonRaw); ndjsonRaw.append(10) }
         let started = ContinuousClock.now
-        let gzip = try GzipStream(level: 6)
-        var compressed = 0
-        var offset = 0
-        while offset < ndjsonRaw.count {
-            let end = min(ndjsonRaw.count, offset + (1 << 18))
-            try gzip.compress(Array(ndjsonRaw[offset..<end])) { compressed += $0.count }
-            offset = end
-        }
-        try gzip.finish { compressed += $0.count }
+        let compressed = try zlibCompressedSize(ndjsonRaw, level: 6)
         let zlibSeconds = (ContinuousClock.now - started).doubleSeconds
-        print("  zlib alone, level 6, the same \(ndjsonRaw.count / 1_000_000) MB of NDJSON: \(String(format: "%.2f", zlibSeconds)) s, \(String(format: "%.1f", Double(ndjsonRaw.count) / 1e6 / zlibSeconds)) MB/s in; ndjson_gz load / zlib = \(String(format: "%.2f", ndjsonSeconds / zlibSeconds)) (target at most 1.3)")
+        print("  zlib alone, level 6, the same \(ndjsonRaw.count / 1_000_000) MB of NDJSON: \(String(format: "%.2f", zlibSeconds)) s, \(String(format: "%.1f", Double(ndjsonRaw.count) / 1e6 / zlibSeconds)) MB/s in, \(compressed / 1_000_000) MB out; ndjson_gz load / zlib = \(String(format: "%.2f", ndjsonSeconds / zlibSeconds)) (target at most 1.3)")
+    }
+
+    /// Compresses `bytes` with zlib's streaming deflate into a gzip stream, in 256 KiB pieces as
+    /// a writer would feed it; returns the compressed size.
+    private func zlibCompressedSize(_ bytes: [UInt8], level: Int32) throws -> Int {
+        var stream = z_stream()
+        guard deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw ETLError("cannot start zlib")
+        }
+        defer { deflateEnd(&stream) }
+        var out = [UInt8](repeating: 0, count: 1 << 16)
+        var compressed = 0
+        var input = bytes
+        try input.withUnsafeMutableBufferPointer { all in
+            var offset = 0
+            repeat {
+                let end = min(all.count, offset + (1 << 18))
+                stream.next_in = all.baseAddress.map { $0 + offset }
+                stream.avail_in = uInt(end - offset)
+                let flush = end == all.count ? Z_FINISH : Z_NO_FLUSH
+                var rc: Int32
+                repeat {
+                    rc = out.withUnsafeMutableBufferPointer { buffer in
+                        stream.next_out = buffer.baseAddress
+                        stream.avail_out = uInt(buffer.count)
+                        let rc = deflate(&stream, flush)
+                        compressed += buffer.count - Int(stream.avail_out)
+                        return rc
+                    }
+                    guard rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR else { throw ETLError("zlib error \(rc)") }
+                } while flush == Z_FINISH ? rc != Z_STREAM_END : stream.avail_out == 0
+                offset = end
+            } while offset < all.count
+        }
+        return compressed
     }
 
     private func parseOnly() {

@@ -136,6 +136,48 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
     }
 }
 
+@Suite struct GzipStreamTests {
+    /// Compresses `input` fed in pieces of the given sizes (cycled), with members of `memberSize` bytes.
+    private func gzip(_ input: [UInt8], pieces: [Int], memberSize: Int) throws -> [UInt8] {
+        let stream = try GzipStream(level: 6, memberSize: memberSize)
+        var out: [UInt8] = []
+        var offset = 0, k = 0
+        while offset < input.count {
+            let end = min(input.count, offset + pieces[k % pieces.count])
+            try stream.compress(Array(input[offset..<end])) { out.append(contentsOf: $0) }
+            offset = end
+            k += 1
+        }
+        try stream.finish { out.append(contentsOf: $0) }
+        return out
+    }
+
+    @Test func membersOfAFixedSizeDecompressToTheInputHoweverItIsFed() throws {
+        let dir = try Fixtures.workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var random = SeededRandom(seed: 11, stream: 0, index: 0)
+        let words = ["order", "line", "16.66", "\"Despatched\"", "\n", "{\"sku\":", "é", "0042"]
+        let text = Array((0..<60_000).map { _ in words[Int(random.next() % UInt64(words.count))] }.joined(separator: " ").utf8)
+        let m = 4096
+        for count in [0, 1, m - 1, m, m + 1, 3 * m + 7, text.count] {
+            let input = Array(text[..<count])
+            let whole = try gzip(input, pieces: [max(1, count)], memberSize: m)
+            // Fed in uneven pieces, the bytes are the same: members are cut by size, not by call.
+            #expect(try gzip(input, pieces: [1000, 1, 5000, 4096], memberSize: m) == whole, "\(count) bytes")
+            let url = dir.appendingPathComponent("t\(count).gz")
+            try Data(whole).write(to: url)
+            #expect(try gunzip(url) == Data(input), "\(count) bytes")
+            // The first member is the first `m` bytes compressed on their own.
+            if count > m { #expect(whole.starts(with: try gzip(Array(input[..<m]), pieces: [m], memberSize: m))) }
+        }
+        // Nothing in: one empty member, still a gzip file.
+        let empty = try gzip([], pieces: [1], memberSize: m)
+        #expect(empty.starts(with: [0x1f, 0x8b]))
+        // The whole text is far smaller compressed than in.
+        #expect(try gzip(text, pieces: [65536], memberSize: 1 << 19).count < text.count / 3)
+    }
+}
+
 @Suite struct OutputPathTests {
     private let yaml = """
         version: 1

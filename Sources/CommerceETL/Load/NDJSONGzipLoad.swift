@@ -26,7 +26,7 @@ public struct NDJSONGzipLoad: LoadKind {
         static let path = Key.outputPath("path", doc: "the output file (with `rotate`, the name its parts are named after: `out/orders.ndjson.gz` gives `out/orders-00001.ndjson.gz`, ...)", example: "out/orders.ndjson.gz")
         static let level = Key.integer("level", in: 1...9, doc: "gzip compression level").defaulting(6)
         static let maxRecords = Key.integer("max_records", in: 1...Int.max, doc: "a new part starts before the record that would exceed this many", example: "100000")
-        static let maxBytes = Key.integer("max_bytes", in: 1024...Int.max, doc: "a new part starts once a part's compressed size has reached this (checked every few KB)", example: "104857600")
+        static let maxBytes = Key.integer("max_bytes", in: 1024...Int.max, doc: "a new part starts once a part's compressed size has reached this (it grows a gzip member at a time, a member being at most an eighth of this much NDJSON, so a part ends at most about an eighth past it)", example: "104857600")
         static let rotate = Key.mapping("rotate", [maxRecords.spec, maxBytes.spec], doc: "split the output into parts, each a complete gzip file", example: "{ max_records: 100000 }") { rotate -> (Int?, Int64?)? in
             let records = rotate.read(maxRecords)
             let bytes = rotate.read(maxBytes).map(Int64.init)
@@ -51,6 +51,13 @@ public struct NDJSONGzipLoad: LoadKind {
     }
 
     var rotates: Bool { maxRecords != nil || maxBytes != nil }
+
+    /// Uncompressed bytes per gzip member: the compressed size `max_bytes` looks at grows a
+    /// member at a time, so with that limit a member is at most an eighth of it (and at least 4 KiB).
+    var memberSize: Int {
+        guard let maxBytes else { return GzipStream.defaultMemberSize }
+        return Int(min(max(maxBytes / 8, 1 << 12), Int64(GzipStream.defaultMemberSize)))
+    }
 
     /// `dir/orders.ndjson.gz`, part 3 -> `dir/orders-00003.ndjson.gz`.
     static func partPath(_ path: String, _ part: Int) -> String {
@@ -84,12 +91,14 @@ final class BackgroundCompressor: @unchecked Sendable {
     private var gzip: GzipStream
     private let file: OutputFile
     private let level: Int32
-    /// Uncompressed bytes in the current gzip member.
+    private let memberSize: Int
+    /// Uncompressed bytes since the last checkpoint.
     private var memberBytes = 0
 
-    init(level: Int32, file: OutputFile) throws {
-        self.gzip = try GzipStream(level: level)
+    init(level: Int32, memberSize: Int, file: OutputFile) throws {
+        self.gzip = try GzipStream(level: level, memberSize: memberSize)
         self.level = level
+        self.memberSize = memberSize
         self.file = file
     }
 
@@ -114,14 +123,15 @@ final class BackgroundCompressor: @unchecked Sendable {
     /// Compressed bytes written so far (waits for the chunks before it).
     var compressedBytes: Int64 { queue.sync { file.bytesWritten } }
 
-    /// Waits for every chunk, ends the gzip member (so the file so far is valid gzip), syncs the
-    /// file and starts a new member; returns the file's size. Nothing happens to a member with no data.
+    /// Waits for every chunk, ends the gzip member being filled (so the file so far is valid
+    /// gzip), syncs the file and starts a new member; returns the file's size. Nothing happens to
+    /// a member with no data.
     func checkpoint() throws -> Int64 {
         try queue.sync {
             try check()
             if memberBytes > 0 {
                 try gzip.finish { try file.write($0) }
-                gzip = try GzipStream(level: level)
+                gzip = try GzipStream(level: level, memberSize: memberSize)
                 memberBytes = 0
             }
             try file.sync()
@@ -193,7 +203,7 @@ final class NDJSONGzipWriter: LoadWriter {
     private func open(part: Int, continuingAt offset: Int64? = nil) throws -> Part {
         let output = try output(part: part)
         let file = try offset.map { try OutputFile(continuing: output.temporary, at: $0) } ?? OutputFile(creating: output.temporary)
-        return Part(output: output, file: file, compressor: try BackgroundCompressor(level: Int32(load.level), file: file))
+        return Part(output: output, file: file, compressor: try BackgroundCompressor(level: Int32(load.level), memberSize: load.memberSize, file: file))
     }
 
     func checkpoint(final: Bool) throws -> Value {
