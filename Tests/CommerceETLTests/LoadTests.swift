@@ -148,7 +148,7 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
             offset = end
             k += 1
         }
-        try stream.finish { out.append(contentsOf: $0) }
+        try stream.endMember { out.append(contentsOf: $0) }
         return out
     }
 
@@ -170,6 +170,23 @@ private func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) 
             // The first member is the first `m` bytes compressed on their own.
             if count > m { #expect(whole.starts(with: try gzip(Array(input[..<m]), pieces: [m], memberSize: m))) }
         }
+        // A member ended early (a checkpoint) and more input after it: members cut by size again.
+        let stream = try GzipStream(level: 6, memberSize: m)
+        var joined: [UInt8] = []
+        try stream.compress(Array(text[..<100])) { joined.append(contentsOf: $0) }
+        try stream.endMember { joined.append(contentsOf: $0) }
+        try stream.compress(Array(text[100..<(100 + 2 * m + 5)])) { joined.append(contentsOf: $0) }
+        try stream.endMember { joined.append(contentsOf: $0) }
+        #expect(joined == (try gzip(Array(text[..<100]), pieces: [100], memberSize: m)) + (try gzip(Array(text[100..<(100 + 2 * m + 5)]), pieces: [m], memberSize: m)))
+        let url = dir.appendingPathComponent("joined.gz")
+        try Data(joined).write(to: url)
+        #expect(try gunzip(url) == Data(text[..<(100 + 2 * m + 5)]))
+        // Ending a member right after one filled up writes nothing more.
+        let exact = try GzipStream(level: 6, memberSize: m)
+        var members: [Int] = []
+        try exact.compress(Array(text[..<m])) { members.append($0.count) }
+        try exact.endMember { members.append($0.count) }
+        #expect(members.count == 1)
         // Nothing in: one empty member, still a gzip file.
         let empty = try gzip([], pieces: [1], memberSize: m)
         #expect(empty.starts(with: [0x1f, 0x8b]))

@@ -15,8 +15,7 @@ public final class GzipStream {
     /// Input of the member being filled.
     private var pending: [UInt8] = []
     private var out: [UInt8]
-    private var members = 0
-    private var finished = false
+    private var wroteMember = false
 
     /// `level` 1 (fastest) to 12 (smallest); 6 is the default of `gzip`.
     public init(level: Int32 = 6, memberSize: Int = GzipStream.defaultMemberSize) throws {
@@ -29,7 +28,7 @@ public final class GzipStream {
         out = [UInt8](repeating: 0, count: libdeflate_gzip_compress_bound(compressor, self.memberSize))
     }
 
-    /// Compresses `input`, passing every finished member to `sink`.
+    /// Compresses `input`, passing every member it fills to `sink`.
     public func compress(_ input: [UInt8], sink: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         var offset = 0
         while offset < input.count {
@@ -40,12 +39,12 @@ public final class GzipStream {
         }
     }
 
-    /// Compresses what is left as the last member (an empty member when nothing was given, so
-    /// the output is a valid gzip file).
-    public func finish(sink: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
-        guard !finished else { return }
-        if !pending.isEmpty || members == 0 { try emit(sink) }
-        finished = true
+    /// Ends the member being filled: compresses the input given since the last member as one.
+    /// With none, nothing is written, unless this stream has written nothing at all: then an
+    /// empty member, so even a stream given nothing makes a gzip file. Input given afterwards
+    /// starts a new member.
+    public func endMember(sink: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        if !pending.isEmpty || !wroteMember { try emit(sink) }
     }
 
     private func emit(_ sink: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
@@ -58,7 +57,7 @@ public final class GzipStream {
         guard produced > 0 else { throw ETLError("gzip compression failed") }
         try out.withUnsafeBufferPointer { try sink(UnsafeBufferPointer(rebasing: $0[..<produced])) }
         pending.removeAll(keepingCapacity: true)
-        members += 1
+        wroteMember = true
     }
 
     deinit { libdeflate_free_compressor(compressor) }

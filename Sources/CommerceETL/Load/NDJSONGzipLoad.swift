@@ -88,17 +88,13 @@ final class BackgroundCompressor: @unchecked Sendable {
     private let slots = DispatchSemaphore(value: 4)
     private let lock = NSLock()
     private var failure: (any Error)?
-    private var gzip: GzipStream
+    private let gzip: GzipStream
     private let file: OutputFile
-    private let level: Int32
-    private let memberSize: Int
     /// Uncompressed bytes since the last checkpoint.
     private var memberBytes = 0
 
     init(level: Int32, memberSize: Int, file: OutputFile) throws {
         self.gzip = try GzipStream(level: level, memberSize: memberSize)
-        self.level = level
-        self.memberSize = memberSize
         self.file = file
     }
 
@@ -130,8 +126,7 @@ final class BackgroundCompressor: @unchecked Sendable {
         try queue.sync {
             try check()
             if memberBytes > 0 {
-                try gzip.finish { try file.write($0) }
-                gzip = try GzipStream(level: level, memberSize: memberSize)
+                try gzip.endMember { try file.write($0) }
                 memberBytes = 0
             }
             try file.sync()
@@ -144,7 +139,7 @@ final class BackgroundCompressor: @unchecked Sendable {
     func finish() throws {
         try queue.sync {
             try check()
-            if memberBytes > 0 || file.bytesWritten == 0 { try gzip.finish { try file.write($0) } }
+            if memberBytes > 0 || file.bytesWritten == 0 { try gzip.endMember { try file.write($0) } }
             try file.close()
         }
     }
