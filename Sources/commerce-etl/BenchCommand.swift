@@ -209,12 +209,12 @@ struct BenchCommand: AsyncParsableCommand {
         defer { deflateEnd(&stream) }
         var out = [UInt8](repeating: 0, count: 1 << 16)
         var compressed = 0
-        var input = bytes
-        try input.withUnsafeMutableBufferPointer { all in
+        try bytes.withUnsafeBufferPointer { all in
             var offset = 0
             repeat {
                 let end = min(all.count, offset + (1 << 18))
-                stream.next_in = all.baseAddress.map { $0 + offset }
+                // zlib reads `next_in` and never writes through it.
+                stream.next_in = all.baseAddress.map { UnsafeMutablePointer(mutating: $0 + offset) }
                 stream.avail_in = uInt(end - offset)
                 let flush = end == all.count ? Z_FINISH : Z_NO_FLUSH
                 var rc: Int32

@@ -91,7 +91,7 @@ final class BackgroundCompressor: @unchecked Sendable {
     private let gzip: GzipStream
     private let file: OutputFile
     /// Uncompressed bytes since the last checkpoint.
-    private var memberBytes = 0
+    private var sinceCheckpoint = 0
 
     init(level: Int32, memberSize: Int, file: OutputFile) throws {
         self.gzip = try GzipStream(level: level, memberSize: memberSize)
@@ -108,7 +108,7 @@ final class BackgroundCompressor: @unchecked Sendable {
         queue.async {
             defer { self.slots.signal() }
             do {
-                self.memberBytes += chunk.count
+                self.sinceCheckpoint += chunk.count
                 try self.gzip.compress(chunk) { try self.file.write($0) }
             } catch {
                 self.lock.withLock { if self.failure == nil { self.failure = error } }
@@ -125,9 +125,9 @@ final class BackgroundCompressor: @unchecked Sendable {
     func checkpoint() throws -> Int64 {
         try queue.sync {
             try check()
-            if memberBytes > 0 {
+            if sinceCheckpoint > 0 {
                 try gzip.endMember { try file.write($0) }
-                memberBytes = 0
+                sinceCheckpoint = 0
             }
             try file.sync()
             return file.bytesWritten
@@ -139,7 +139,7 @@ final class BackgroundCompressor: @unchecked Sendable {
     func finish() throws {
         try queue.sync {
             try check()
-            if memberBytes > 0 || file.bytesWritten == 0 { try gzip.endMember { try file.write($0) } }
+            if sinceCheckpoint > 0 || file.bytesWritten == 0 { try gzip.endMember { try file.write($0) } }
             try file.close()
         }
     }
